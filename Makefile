@@ -126,5 +126,6 @@ distclean:
 
 .PHONY: all deps check fuzz ovs-check clean distclean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
