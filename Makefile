@@ -51,7 +51,7 @@ $(GEN)/proto/%.pb-c.c $(GEN)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
 	protoc-c --c_out=$(GEN) $<
 
--include $(wildcard */module.mk tests/*/module.mk)
+-include $(sort $(wildcard */*.mk tests/*/*.mk))
 
 define lib_template
 $(1)_SRCS := $$(strip $$(wildcard $(1)/*.c) $$(EXTRA_SRCS_$(1)))
