@@ -16,8 +16,10 @@
 # Nothing here kills processes by name: only by the PIDs the test started.
 
 SF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SF_OVS_SRC=$SF_TOP/build/ovs/src
-SF_OVS_BLD=$SF_TOP/build/ovs/build
+# SF_OVS_SRC / SF_OVS_BLD may be set to test another OVS source and build
+# tree (for example a developer's own patched build).
+SF_OVS_SRC=${SF_OVS_SRC:-$SF_TOP/build/ovs/src}
+SF_OVS_BLD=${SF_OVS_BLD:-$SF_TOP/build/ovs/build}
 SF_BIN=$SF_TOP/build/bin
 SF_PASS=0
 SF_FAIL=0
@@ -50,15 +52,42 @@ sf_die() {
     exit 1
 }
 
-sf_on_exit() { SF_CLEANUP+=("$*"); }
+# sf_on_exit CMD...: runs CMD at exit.  After sf_init the commands are kept
+# in a file, not only in this shell's memory, so that a registration made in
+# a subshell counts too (ns=$(sf_netns a) runs sf_netns in a subshell).
+sf_on_exit() {
+    if [ -n "${SF_CLEANUP_FILE:-}" ]; then
+        printf '%s\n' "$*" >> "$SF_CLEANUP_FILE"
+    else
+        SF_CLEANUP+=("$*")
+    fi
+}
 
 sf_cleanup() {
-    local i
+    local i cmds=("${SF_CLEANUP[@]}")
     trap - EXIT INT TERM
-    for ((i = ${#SF_CLEANUP[@]} - 1; i >= 0; i--)); do
-        eval "${SF_CLEANUP[$i]}" >/dev/null 2>&1 || true
+    if [ -n "${SF_CLEANUP_FILE:-}" ] && [ -f "$SF_CLEANUP_FILE" ]; then
+        mapfile -t -O "${#cmds[@]}" cmds < "$SF_CLEANUP_FILE"
+        rm -f "$SF_CLEANUP_FILE"
+    fi
+    for ((i = ${#cmds[@]} - 1; i >= 0; i--)); do
+        eval "${cmds[$i]}" >/dev/null 2>&1 || true
     done
     SF_CLEANUP=()
+}
+
+# sf_isolate "$@": call first, before sf_init.  Re-runs the calling script in
+# a network namespace of its own, so that its interfaces and its userspace
+# ovs-vswitchd cannot collide with another test's: a userspace datapath owns
+# a tap device named "ovs-netdev" in its namespace, so a second ovs-vswitchd
+# in the same namespace fails to create its bridges.  Named namespaces made
+# with sf_netns still work from inside.  Does nothing without root (sf_init
+# then skips the test).
+sf_isolate() {
+    if [ -z "${SF_ISOLATED:-}" ] && [ "$(id -u)" -eq 0 ]; then
+        SF_ISOLATED=1 exec unshare --net -- "$BASH" "$0" "$@"
+    fi
+    ip link set lo up 2>/dev/null || true
 }
 
 # sf_init NAME: run id, temp dir $SF_TMP, cleanup trap.  Needs root.
@@ -71,6 +100,7 @@ sf_init() {
     SF_ID=$(printf '%x' $(( ($$ ^ RANDOM << 8) & 0xffffff )))
     SF_NAME=$1
     SF_TMP=$(mktemp -d "/tmp/sf-$1-XXXXXX")
+    SF_CLEANUP_FILE=$SF_TMP/.cleanup
     sf_on_exit "rm -rf '$SF_TMP'"
     trap 'sf_cleanup' EXIT
     trap 'sf_cleanup; exit 130' INT TERM
