@@ -9,6 +9,7 @@ PKGS=(
     libuv1-dev libsqlite3-dev sqlite3 protobuf-c-compiler libprotobuf-c-dev
     libcunit1-dev libssl-dev libmnl-dev libinih-dev libjansson-dev
     openvswitch-source openvswitch-switch openvswitch-common
+    openvswitch-testcontroller
     mininet iputils-ping iproute2 ethtool iperf3 tcpdump procps psmisc
     python3 python3-matplotlib python3-protobuf
     file xz-utils patch
