@@ -1,0 +1,68 @@
+/*
+ * SCAFFOLD controller: in-band control requests (proto/control.proto).
+ *
+ * A host's agent sends a packed Envelope as the payload of an unbound
+ * datagram to objectID 1; its label router hands the frame to the
+ * controller as a packet-in.  ctl_control_handle() takes that payload plus
+ * where it came from (switch, port, Ethernet source) and returns the packed
+ * reply Envelope, doing its work in db/ inside one transaction:
+ *
+ *   - join: assign (or keep) the host's hostID.  A host that re-joins from
+ *     another switch or port has moved: it gets a new hostID and the move
+ *     is recorded.  The host's MAC in the request must be the frame's
+ *     Ethernet source.
+ *   - keepalive: renew the lease of a joined host (NOT_JOINED otherwise).
+ *   - leave: forget the host and its instances.
+ *   - bind, unbind: record or remove an instance (objectID, host, sockID)
+ *     of a joined host (CONFLICT for a bound sockID unless
+ *     BIND_FLAG_REPLACE).  The object router's groups are not programmed
+ *     from them yet.
+ *
+ * Requests are idempotent by (MAC, request id): the first reply is stored
+ * with db_request_put() and a retry gets the same bytes back.
+ *
+ * No sockets and no OpenFlow here: the caller frames the reply
+ * (sfp_frame_encode) and sends the packet-out, and re-syncs rules when
+ * 'changed' is set.
+ */
+#ifndef CTL_CONTROL_H
+#define CTL_CONTROL_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+/* Domain settings the answers carry. */
+struct ctl_control_config {
+    uint8_t ss_id;              /* This domain. */
+    uint8_t router_mac[6];      /* Gateway MAC for JoinReply. */
+    uint32_t lease_seconds;     /* Lease after each join or keepalive. */
+    uint32_t keepalive_seconds; /* Keepalive interval for the hosts. */
+    uint64_t epoch;             /* JoinReply.controller_epoch. */
+};
+
+/* Where a request came from (the packet-in). */
+struct ctl_control_origin {
+    uint64_t dpid;              /* Label router. */
+    uint32_t port_no;           /* Its port. */
+    uint8_t mac[6];             /* Ethernet source of the frame. */
+};
+
+/* What to send back and what changed. */
+struct ctl_control_result {
+    uint8_t *reply;             /* Packed Envelope, malloc'ed (free()). */
+    size_t reply_len;           /* Its length. */
+    uint32_t reply_dst_flow;    /* ss.host.0 of the host, or 0 (0.0.0). */
+    bool changed;               /* Hosts changed: re-sync the rules. */
+    char what[96];              /* One line for the log, e.g.
+                                 * "join 1.3 (new)". */
+};
+
+int ctl_control_handle(struct db *, const struct ctl_control_config *,
+                       const struct ctl_control_origin *,
+                       const uint8_t *payload, size_t len, int64_t now_ms,
+                       struct ctl_control_result *);
+
+#endif /* controller/control.h */

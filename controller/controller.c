@@ -1,0 +1,1430 @@
+/*
+ * SCAFFOLD controller: the controller instance (see controller.h).
+ *
+ * Data structures.
+ *   - struct ctl_peer: one per OpenFlow connection, from accept (or connect)
+ *     until its 'closed' callback; on the controller's 'peers' list.  It is
+ *     the ofconn's aux pointer.
+ *   - struct ctl_switch: one per datapath id that completed a handshake, in
+ *     'switches' (hmap by dpid).  'peer' is its current connection or NULL.
+ *     A switch that reconnects with the same dpid gets its new connection
+ *     and the old one is closed; a switch whose connection closes is removed
+ *     from the table and from the topology.
+ *   - struct ctl_connector: one per --connect target; reconnects with
+ *     exponential backoff (1 s to 8 s) while the controller runs.
+ *   - struct ctl_topo: the topology graph, fed by ports (handshake and
+ *     port-status) and by discovery probes.
+ *   - struct db (db/db.h): the persistent mirror in STATE_DIR/scaffold.db.
+ *     Switches, ports and links are written when they change (not on every
+ *     probe refresh) together with an event ("switch.up", "link.down", ...)
+ *     so that another controller could replay them.  A db failure is logged
+ *     and the controller carries on with its in-memory state.  At start the
+ *     previous run's switches are marked disconnected and its links
+ *     dropped: they are rediscovered within a probe interval.
+ *
+ * Flow of control.  On ready a switch gets a flush of every rule with our
+ * cookie tag and then its whole desired rule set (rules.h: base, transit,
+ * anti-spoofing, prefix routes, unresolved), computed from the topology and
+ * the hosts in db/; a barrier confirms it ("provisioned").  Every later
+ * change (link found or lost, port-status, switch up or down) schedules one
+ * sync on a zero timer, which recomputes each switch's set and sends only
+ * the difference (delete_strict / add) and a barrier.  The discovery timer
+ * sends one probe per up port of every ready switch and expires links
+ * whose probes stopped.  A packet-in that decodes as a SCAFFOLD datagram
+ * to objectID 1 goes to control.c (join, keepalive, leave, bind, unbind in
+ * db/) and its reply goes back as a packet-out on the same port; a change
+ * of hosts schedules a sync.  The admin RPC server (rpc.c) answers from
+ * db/ and calls the hooks below for roles, evictions, rules and status.
+ * Every change to switches or links rewrites the status file
+ * (STATE_DIR/status), one line per switch and per link.
+ */
+#include "controller/controller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller/config.h"
+#include "controller/control.h"
+#include "controller/ofconn.h"
+#include "controller/probe.h"
+#include "controller/rpc.h"
+#include "controller/rules.h"
+#include "controller/topo.h"
+#include "db/db.h"
+#include "proto/sfp.h"
+#include "openflow/openflow.h"
+#include "openvswitch/hmap.h"
+#include "openvswitch/list.h"
+#include "openvswitch/ofp-actions.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-packet.h"
+#include "openvswitch/ofp-protocol.h"
+#include "openvswitch/ofpbuf.h"
+#include "controller/log.h"
+
+VLOG_DEFINE_THIS_MODULE(ctl_controller);
+
+static struct vlog_rate_limit ctl_rl = VLOG_RATE_LIMIT_INIT(5, 20);
+
+struct ctl_connector;
+
+struct ctl_peer {
+    struct ovs_list node;       /* In ctl_controller's 'peers'. */
+    struct ctl_controller *ctl; /* Owner. */
+    struct ctl_ofconn *conn;    /* The connection. */
+    struct ctl_connector *connector; /* Active target, NULL if accepted. */
+};
+
+struct ctl_switch {
+    struct hmap_node node;      /* In ctl_controller's 'switches'. */
+    uint64_t dpid;              /* Datapath id. */
+    struct ctl_peer *peer;      /* Current connection. */
+    enum ctl_role role;         /* Configured role. */
+    bool provisioned;           /* First rule sync confirmed (barrier). */
+    uint64_t ready_ms;          /* Loop time of the handshake. */
+    struct ctl_rule *installed; /* Rules sent to the switch, in order. */
+    size_t n_installed;
+    uint64_t change_ns;         /* uv_hrtime() of the change whose rules
+                                 * await a barrier, 0 if none. */
+};
+
+struct ctl_connector {
+    struct ctl_controller *ctl; /* Owner. */
+    char target[CTL_CONFIG_TARGET_LEN]; /* "tcp:IP:PORT". */
+    struct sockaddr_storage ss; /* Its address. */
+    uv_timer_t retry;           /* Reconnect timer; retry.data == this. */
+    struct ctl_peer *peer;      /* Current attempt or connection. */
+    unsigned int backoff_ms;    /* Next retry delay. */
+};
+
+struct ctl_controller {
+    uv_loop_t *loop;
+    struct ctl_config cfg;      /* Copy of the configuration. */
+    uv_tcp_t server;            /* Listener (if cfg.listen). */
+    bool listening;
+    uv_timer_t probe_timer;     /* Discovery period. */
+    uv_timer_t sync_timer;      /* Coalesces rule syncs after changes. */
+    uint64_t change_ns;         /* uv_hrtime() of the first change not
+                                 * synced yet, 0 if none. */
+    struct ctl_connector *connectors; /* cfg.n_connect of them. */
+    struct ovs_list peers;      /* struct ctl_peer, every connection. */
+    struct hmap switches;       /* struct ctl_switch by dpid. */
+    struct ctl_topo *topo;      /* Topology graph. */
+    uint64_t instance;          /* Random nonce carried in our probes. */
+    char status_path[CTL_CONFIG_PATH_LEN + 16]; /* Status file. */
+    char db_path[CTL_CONFIG_PATH_LEN + 16];     /* sqlite file. */
+    struct db *db;              /* State store, NULL if it failed to open. */
+    struct ctl_rpc_server *rpc; /* Admin RPC on STATE_DIR/admin.sock. */
+    char rpc_path[CTL_CONFIG_PATH_LEN + 16];    /* Its socket. */
+    int64_t started_ms;         /* Wall clock at start. */
+    bool stopping;
+};
+
+static const struct ctl_ofconn_class ctl_peer_class;
+static void ctl_connector_start(struct ctl_connector *);
+static void ctl_status_write(struct ctl_controller *);
+
+static uint32_t
+ctl_dpid_hash(uint64_t dpid)
+{
+    return (uint32_t) dpid ^ (uint32_t) (dpid >> 32);
+}
+
+static struct ctl_switch *
+ctl_switch_find(const struct ctl_controller *ctl, uint64_t dpid)
+{
+    struct ctl_switch *sw;
+
+    HMAP_FOR_EACH_WITH_HASH (sw, node, ctl_dpid_hash(dpid), &ctl->switches) {
+        if (sw->dpid == dpid) {
+            return sw;
+        }
+    }
+    return NULL;
+}
+
+static struct ctl_ofconn_timers
+ctl_timers(const struct ctl_controller *ctl)
+{
+    return (struct ctl_ofconn_timers) {
+        .echo_interval_ms = ctl->cfg.echo_interval_ms,
+        .dead_timeout_ms = ctl->cfg.dead_timeout_ms,
+    };
+}
+
+static struct ctl_peer *
+ctl_peer_new(struct ctl_controller *ctl, struct ctl_connector *connector)
+{
+    struct ctl_peer *peer = calloc(1, sizeof *peer);
+
+    if (peer) {
+        peer->ctl = ctl;
+        peer->connector = connector;
+        ovs_list_push_back(&ctl->peers, &peer->node);
+    }
+    return peer;
+}
+
+static void
+ctl_peer_free(struct ctl_peer *peer)
+{
+    ovs_list_remove(&peer->node);
+    free(peer);
+}
+
+/* ---- state store ------------------------------------------------------- */
+
+static int64_t
+ctl_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Logs a failed db call 'what' (rate-limited: a broken disk must not flood
+ * the log) and returns 'rc'. */
+static int
+ctl_db_check(struct ctl_controller *ctl, int rc, const char *what)
+{
+    if (rc) {
+        VLOG_WARN_RL(&ctl_rl, "db: %s failed: %s", what, db_errmsg(ctl->db));
+    }
+    return rc;
+}
+
+/* Appends event 'kind' about 'subject' to the event log. */
+static void __attribute__((format(printf, 4, 5)))
+ctl_db_event(struct ctl_controller *ctl, const char *kind,
+             const char *subject, const char *fmt, ...)
+{
+    char detail[256];
+    va_list args;
+
+    if (!ctl->db) {
+        return;
+    }
+    va_start(args, fmt);
+    vsnprintf(detail, sizeof detail, fmt, args);
+    va_end(args);
+    ctl_db_check(ctl, db_event_append(ctl->db, ctl_wall_ms(), kind, subject,
+                                      detail, NULL), "event append");
+    if (ctl->rpc) {
+        ctl_rpc_notify_event(ctl->rpc);
+    }
+}
+
+static enum db_role
+ctl_role_to_db(enum ctl_role role)
+{
+    return role == CTL_ROLE_LABEL ? DB_ROLE_LABEL
+           : role == CTL_ROLE_OBJECT ? DB_ROLE_OBJECT : DB_ROLE_UNKNOWN;
+}
+
+static enum ctl_role
+ctl_role_from_db(enum db_role role)
+{
+    return role == DB_ROLE_LABEL ? CTL_ROLE_LABEL
+           : role == DB_ROLE_OBJECT ? CTL_ROLE_OBJECT : CTL_ROLE_NONE;
+}
+
+static void
+ctl_db_port(struct ctl_controller *ctl, uint64_t dpid,
+            const struct ctl_ofconn_port *port)
+{
+    struct db_port p = {
+        .dpid = dpid,
+        .port_no = port->port_no,
+        .up = port->up,
+    };
+
+    if (!ctl->db) {
+        return;
+    }
+    memcpy(p.mac, port->hw_addr.ea, DB_MAC_LEN);
+    snprintf(p.name, sizeof p.name, "%s", port->name);
+    ctl_db_check(ctl, db_port_upsert(ctl->db, &p), "port upsert");
+}
+
+/* Records switch 'sw' (just connected on 'conn') with its ports. */
+static void
+ctl_db_switch_up(struct ctl_controller *ctl, struct ctl_switch *sw,
+                 struct ctl_ofconn *conn)
+{
+    struct db_switch s = {
+        .dpid = sw->dpid,
+        .role = ctl_role_to_db(sw->role),
+        .of_version = ctl_ofconn_version(conn),
+        .connected = true,
+        .last_seen = ctl_wall_ms(),
+    };
+    struct db_port *old;
+    size_t n_old;
+    char subject[32];
+
+    if (!ctl->db) {
+        return;
+    }
+    snprintf(subject, sizeof subject, "%016"PRIx64, sw->dpid);
+    snprintf(s.name, sizeof s.name, "%s", subject);
+    ctl_db_check(ctl, db_begin(ctl->db), "begin");
+    if (!ctl_db_check(ctl, db_switch_upsert(ctl->db, &s), "switch upsert")) {
+        /* Ports the switch no longer has go. */
+        if (!ctl_db_check(ctl, db_port_list(ctl->db, sw->dpid, &old, &n_old),
+                          "port list")) {
+            for (size_t i = 0; i < n_old; i++) {
+                if (!ctl_ofconn_port(conn, old[i].port_no)) {
+                    ctl_db_check(ctl, db_port_delete(ctl->db, sw->dpid,
+                                                     old[i].port_no),
+                                 "port delete");
+                }
+            }
+            free(old);
+        }
+        for (size_t i = 0; i < ctl_ofconn_n_ports(conn); i++) {
+            ctl_db_port(ctl, sw->dpid, ctl_ofconn_port_at(conn, i));
+        }
+    }
+    ctl_db_event(ctl, "switch.up", subject, "peer %s, OpenFlow 0x%02x, "
+                 "%zu ports, role %s", ctl_ofconn_peer(conn),
+                 ctl_ofconn_version(conn), ctl_ofconn_n_ports(conn),
+                 ctl_role_name(sw->role));
+    if (ctl_db_check(ctl, db_commit(ctl->db), "commit")) {
+        db_rollback(ctl->db);
+    }
+}
+
+static void
+ctl_db_link(struct ctl_controller *ctl, const struct ctl_topo_link *l,
+            bool up, const char *why)
+{
+    char subject[48];
+
+    if (!ctl->db) {
+        return;
+    }
+    snprintf(subject, sizeof subject, "%016"PRIx64":%"PRIu32, l->src_dpid,
+             l->src_port);
+    if (up) {
+        struct db_link dl = {
+            .src_dpid = l->src_dpid, .src_port = l->src_port,
+            .dst_dpid = l->dst_dpid, .dst_port = l->dst_port,
+            .last_probe = ctl_wall_ms(),
+        };
+        ctl_db_check(ctl, db_link_upsert(ctl->db, &dl), "link upsert");
+    } else {
+        int rc = db_link_delete(ctl->db, l->src_dpid, l->src_port);
+        if (rc != -ENOENT) {
+            ctl_db_check(ctl, rc, "link delete");
+        }
+    }
+    ctl_db_event(ctl, up ? "link.up" : "link.down", subject,
+                 "to %016"PRIx64":%"PRIu32"%s%s", l->dst_dpid, l->dst_port,
+                 why ? ", " : "", why ? why : "");
+}
+
+/* Opens the store and forgets the previous run's live state. */
+static int
+ctl_db_open(struct ctl_controller *ctl)
+{
+    char *msg = NULL;
+    struct db_switch *sws;
+    size_t n;
+
+    int rc = db_open(ctl->db_path, &ctl->db, &msg);
+    if (rc) {
+        VLOG_ERR("db: cannot open %s: %s", ctl->db_path,
+                 msg ? msg : strerror(-rc));
+        free(msg);
+        return rc;
+    }
+    int64_t now = ctl_wall_ms();
+    ctl_db_check(ctl, db_begin(ctl->db), "begin");
+    if (!ctl_db_check(ctl, db_switch_list(ctl->db, &sws, &n),
+                      "switch list")) {
+        for (size_t i = 0; i < n; i++) {
+            if (sws[i].connected) {
+                ctl_db_check(ctl, db_switch_set_connected(ctl->db,
+                                                          sws[i].dpid, false,
+                                                          now),
+                             "switch disconnect");
+            }
+        }
+        free(sws);
+    }
+    ctl_db_check(ctl, db_link_expire(ctl->db, INT64_MAX, &n), "link expire");
+    ctl_db_event(ctl, "controller.start", "", "ssid %u, instance %016"PRIx64,
+                 ctl->cfg.ssid, ctl->instance);
+    return ctl_db_check(ctl, db_commit(ctl->db), "commit");
+}
+
+/* ---- listener and connectors ------------------------------------------- */
+
+static void
+ctl_on_accept(uv_stream_t *server, int status)
+{
+    struct ctl_controller *ctl = server->data;
+    struct ctl_ofconn_timers timers = ctl_timers(ctl);
+
+    if (status) {
+        VLOG_WARN_RL(&ctl_rl, "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    struct ctl_peer *peer = ctl_peer_new(ctl, NULL);
+    if (!peer) {
+        VLOG_WARN_RL(&ctl_rl, "out of memory, connection refused");
+        return;
+    }
+    int rc = ctl_ofconn_accept(server, &ctl_peer_class, &timers, peer,
+                               &peer->conn);
+    if (rc) {
+        VLOG_WARN_RL(&ctl_rl, "accept failed: %s", uv_strerror(rc));
+        ctl_peer_free(peer);
+    }
+}
+
+static void
+ctl_connector_fire(uv_timer_t *timer)
+{
+    ctl_connector_start(timer->data);
+}
+
+static void
+ctl_connector_retry(struct ctl_connector *c)
+{
+    if (c->ctl->stopping) {
+        return;
+    }
+    VLOG_INFO("%s: reconnecting in %u ms", c->target, c->backoff_ms);
+    uv_timer_start(&c->retry, ctl_connector_fire, c->backoff_ms, 0);
+    c->backoff_ms = c->backoff_ms * 2 > 8000 ? 8000 : c->backoff_ms * 2;
+}
+
+static void
+ctl_connector_start(struct ctl_connector *c)
+{
+    struct ctl_ofconn_timers timers = ctl_timers(c->ctl);
+    struct ctl_peer *peer = ctl_peer_new(c->ctl, c);
+
+    if (!peer) {
+        ctl_connector_retry(c);
+        return;
+    }
+    c->peer = peer;
+    int rc = ctl_ofconn_connect(c->ctl->loop, (struct sockaddr *) &c->ss,
+                                &ctl_peer_class, &timers, peer, &peer->conn);
+    if (rc) {
+        VLOG_WARN_RL(&ctl_rl, "%s: cannot connect: %s", c->target,
+                     uv_strerror(rc));
+        c->peer = NULL;
+        ctl_peer_free(peer);
+        ctl_connector_retry(c);
+    }
+}
+
+/* ---- switches ---------------------------------------------------------- */
+
+static void
+ctl_provisioned(struct ctl_ofconn *conn, int status, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_switch *sw = ctl_switch_find(peer->ctl, ctl_ofconn_dpid(conn));
+
+    if (status || !sw || sw->peer != peer) {
+        return;
+    }
+    if (sw->provisioned) {
+        if (sw->change_ns) {
+            /* From the event (join, link, port) to rules in the switch. */
+            VLOG_INFO("%s: rules in (barrier) %.1f ms after the change",
+                      ctl_ofconn_name(conn),
+                      (uv_hrtime() - sw->change_ns) / 1e6);
+            sw->change_ns = 0;
+        }
+        return;
+    }
+    sw->provisioned = true;
+    VLOG_INFO("%s: provisioned (rules confirmed by barrier after %"PRIu64
+              " ms)", ctl_ofconn_name(conn),
+              uv_now(peer->ctl->loop) - sw->ready_ms);
+    ctl_status_write(peer->ctl);
+}
+
+static void
+ctl_switch_free(struct ctl_switch *sw)
+{
+    if (sw) {
+        free(sw->installed);
+        free(sw);
+    }
+}
+
+/* The dpid of the first connected object router, 0 if none. */
+static uint64_t
+ctl_object_router(const struct ctl_controller *ctl)
+{
+    const struct ctl_switch *sw;
+    uint64_t best = 0;
+
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        if (sw->role == CTL_ROLE_OBJECT && (!best || sw->dpid < best)) {
+            best = sw->dpid;
+        }
+    }
+    return best;
+}
+
+static bool
+ctl_rule_in(const struct ctl_rule *r, const struct ctl_rule *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ctl_rule_equal(r, &set[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Brings switch 'sw' from the rules it has to the rules it should have:
+ * deletes what is no longer wanted, adds what is new, then a barrier.
+ * O(n^2) in the rules of one switch, fine for hundreds. */
+/* Loads the joined hosts of this domain from the store into a malloc'ed
+ * array for the rule generator ('*hosts' NULL and '*n' 0 when there are
+ * none or the store failed). */
+static void
+ctl_load_hosts(struct ctl_controller *ctl, struct ctl_rules_host **hosts,
+               size_t *n)
+{
+    struct db_host *rows;
+    size_t n_rows;
+
+    *hosts = NULL;
+    *n = 0;
+    if (!ctl->db || ctl_db_check(ctl, db_host_list(ctl->db, &rows, &n_rows),
+                                 "host list")) {
+        return;
+    }
+    *hosts = calloc(n_rows + 1, sizeof **hosts);
+    for (size_t i = 0; *hosts && i < n_rows; i++) {
+        if (rows[i].ss_id != ctl->cfg.ssid) {
+            continue;
+        }
+        struct ctl_rules_host *h = &(*hosts)[(*n)++];
+        memcpy(h->mac, rows[i].mac, 6);
+        h->ss_id = rows[i].ss_id;
+        h->host_id = rows[i].host_id;
+        h->dpid = rows[i].dpid;
+        h->port_no = rows[i].port_no;
+    }
+    free(rows);
+}
+
+static void
+ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
+                const struct ctl_rules_host *hosts, size_t n_hosts,
+                uint64_t change_ns)
+{
+    struct ctl_ofconn *conn = sw->peer ? sw->peer->conn : NULL;
+    struct ctl_rule *want;
+    size_t n_want, added = 0, removed = 0;
+
+    if (!conn || !ctl_ofconn_is_ready(conn)) {
+        return;
+    }
+    enum ofp_version version = ctl_ofconn_version(conn);
+    struct ctl_rules_input in = {
+        .topo = ctl->topo,
+        .ss_id = ctl->cfg.ssid,
+        .object_router = ctl_object_router(ctl),
+        .router_mac = { 0x02, 0x5c, 0x00, 0x00, 0x00, ctl->cfg.ssid },
+        .hosts = hosts,
+        .n_hosts = n_hosts,
+    };
+    int rc = ctl_rules_switch(&in, sw->dpid, sw->role, version, &want,
+                              &n_want);
+    if (rc) {
+        VLOG_WARN("%s: rule generation failed: %s", ctl_ofconn_name(conn),
+                  strerror(-rc));
+        return;
+    }
+    for (size_t i = 0; i < sw->n_installed; i++) {
+        struct ofpbuf *msg;
+        if (!ctl_rule_in(&sw->installed[i], want, n_want)
+            && !ctl_rule_encode_delete(&sw->installed[i], version, &msg)) {
+            ctl_ofconn_send(conn, msg, NULL);
+            removed++;
+        }
+    }
+    for (size_t i = 0; i < n_want; i++) {
+        struct ofpbuf *msg;
+        if (ctl_rule_in(&want[i], sw->installed, sw->n_installed)) {
+            continue;
+        }
+        rc = ctl_rule_encode(&want[i], version, &msg);
+        if (rc) {
+            char buf[256];
+            ctl_rule_format(&want[i], buf, sizeof buf);
+            VLOG_WARN("%s: cannot encode %s: %s", ctl_ofconn_name(conn), buf,
+                      strerror(-rc));
+            continue;
+        }
+        ctl_ofconn_send(conn, msg, NULL);
+        added++;
+    }
+    free(sw->installed);
+    sw->installed = want;
+    sw->n_installed = n_want;
+    if (added || removed) {
+        VLOG_INFO("%s: rules synced: %zu added, %zu removed, %zu in place",
+                  ctl_ofconn_name(conn), added, removed, n_want);
+    }
+    if (added || removed || !sw->provisioned) {
+        if (added || removed) {
+            sw->change_ns = change_ns;
+        }
+        if (ctl_ofconn_barrier(conn, ctl_provisioned, sw->peer)) {
+            VLOG_WARN("%s: barrier failed", ctl_ofconn_name(conn));
+        }
+    }
+}
+
+static void
+ctl_sync_all(uv_timer_t *timer)
+{
+    struct ctl_controller *ctl = timer->data;
+    struct ctl_switch *sw;
+
+    struct ctl_rules_host *hosts;
+    size_t n_hosts;
+
+    uint64_t change_ns = ctl->change_ns;
+
+    ctl->change_ns = 0;
+    ctl_load_hosts(ctl, &hosts, &n_hosts);
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        ctl_switch_sync(ctl, sw, hosts, n_hosts, change_ns);
+    }
+    free(hosts);
+}
+
+/* Schedules a rule sync of every switch at the end of this loop iteration,
+ * so that a burst of topology changes costs one sync. */
+static void
+ctl_schedule_sync(struct ctl_controller *ctl)
+{
+    if (!ctl->change_ns) {
+        ctl->change_ns = uv_hrtime();
+    }
+    if (!ctl->stopping && !uv_is_active((uv_handle_t *) &ctl->sync_timer)) {
+        uv_timer_start(&ctl->sync_timer, ctl_sync_all, 0, 0);
+    }
+}
+
+/* A (re)connected switch: its old rules are unknown, so flush everything
+ * we may have installed before and install the whole set. */
+static void
+ctl_switch_provision(struct ctl_controller *ctl, struct ctl_switch *sw)
+{
+    struct ctl_ofconn *conn = sw->peer->conn;
+
+    free(sw->installed);
+    sw->installed = NULL;
+    sw->n_installed = 0;
+    struct ctl_rules_host *hosts;
+    size_t n_hosts;
+
+    ctl_ofconn_send(conn, ctl_rules_encode_flush(ctl_ofconn_version(conn)),
+                    NULL);
+    ctl_load_hosts(ctl, &hosts, &n_hosts);
+    ctl_switch_sync(ctl, sw, hosts, n_hosts, 0);
+    free(hosts);
+}
+
+static void
+ctl_peer_ready(struct ctl_ofconn *conn, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_controller *ctl = peer->ctl;
+    uint64_t dpid = ctl_ofconn_dpid(conn);
+    struct ctl_switch *sw = ctl_switch_find(ctl, dpid);
+
+    if (peer->connector) {
+        peer->connector->backoff_ms = 1000;
+    }
+    if (sw) {
+        struct ctl_peer *old = sw->peer;
+        VLOG_INFO("%s: replaces the switch's previous connection %s",
+                  ctl_ofconn_name(conn),
+                  old ? ctl_ofconn_peer(old->conn) : "(none)");
+        sw->peer = NULL;
+        if (old) {
+            ctl_ofconn_close(old->conn);
+        }
+    } else {
+        sw = calloc(1, sizeof *sw);
+        if (!sw) {
+            ctl_ofconn_close(conn);
+            return;
+        }
+        sw->dpid = dpid;
+        hmap_insert(&ctl->switches, &sw->node, ctl_dpid_hash(dpid));
+    }
+    sw->peer = peer;
+    sw->role = ctl_config_role(&ctl->cfg, dpid);
+    if (sw->role == CTL_ROLE_NONE && ctl->db) {
+        /* Not configured: keep the role set earlier (sfctl set-role). */
+        struct db_switch old;
+        if (!db_switch_get(ctl->db, dpid, &old)) {
+            sw->role = ctl_role_from_db(old.role);
+        }
+    }
+    sw->provisioned = false;
+    sw->ready_ms = uv_now(ctl->loop);
+
+    ctl_topo_switch_add(ctl->topo, dpid);
+    for (size_t i = 0; i < ctl_ofconn_n_ports(conn); i++) {
+        const struct ctl_ofconn_port *p = ctl_ofconn_port_at(conn, i);
+        ctl_topo_port_set(ctl->topo, dpid, p->port_no, p->up);
+    }
+    VLOG_INFO("%s: switch up, role %s", ctl_ofconn_name(conn),
+              ctl_role_name(sw->role));
+    ctl_db_switch_up(ctl, sw, conn);
+    ctl_switch_provision(ctl, sw);
+    ctl_schedule_sync(ctl);
+    ctl_status_write(ctl);
+}
+
+/* Argument of ctl_link_lost(). */
+struct ctl_link_lost_ctx {
+    struct ctl_controller *ctl;
+    const char *why;
+};
+
+static void
+ctl_link_lost(const struct ctl_topo_link *l, void *ctx_)
+{
+    const struct ctl_link_lost_ctx *ctx = ctx_;
+
+    VLOG_INFO("link %016"PRIx64":%"PRIu32" -> %016"PRIx64":%"PRIu32
+              " lost (%s)", l->src_dpid, l->src_port, l->dst_dpid,
+              l->dst_port, ctx->why);
+    ctl_db_link(ctx->ctl, l, false, ctx->why);
+}
+
+static void
+ctl_peer_port_changed(struct ctl_ofconn *conn,
+                      const struct ctl_ofconn_port *port,
+                      enum ofp_port_reason reason, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_controller *ctl = peer->ctl;
+    uint64_t dpid = ctl_ofconn_dpid(conn);
+    struct ctl_switch *sw = ctl_switch_find(ctl, dpid);
+    const struct ctl_topo_link *l;
+
+    if (!sw || sw->peer != peer) {
+        return;
+    }
+    VLOG_INFO("%s: port %"PRIu32" (%s) %s, %s", ctl_ofconn_name(conn),
+              port->port_no, port->name,
+              reason == OFPPR_ADD ? "added"
+              : reason == OFPPR_DELETE ? "deleted" : "modified",
+              port->up ? "up" : "down");
+    l = ctl_topo_link_from(ctl->topo, dpid, port->port_no);
+    if (l && (reason == OFPPR_DELETE || !port->up)) {
+        struct ctl_link_lost_ctx ctx = { ctl, "port down" };
+        ctl_link_lost(l, &ctx);
+    }
+    if (reason == OFPPR_DELETE) {
+        ctl_topo_port_remove(ctl->topo, dpid, port->port_no);
+        if (ctl->db) {
+            ctl_db_check(ctl, db_port_delete(ctl->db, dpid, port->port_no),
+                         "port delete");
+        }
+    } else {
+        ctl_topo_port_set(ctl->topo, dpid, port->port_no, port->up);
+        ctl_db_port(ctl, dpid, port);
+    }
+    char subject[48];
+    snprintf(subject, sizeof subject, "%016"PRIx64":%"PRIu32, dpid,
+             port->port_no);
+    ctl_db_event(ctl, "port.status", subject, "%s %s, %s",
+                 reason == OFPPR_ADD ? "added"
+                 : reason == OFPPR_DELETE ? "deleted" : "modified",
+                 port->name, port->up ? "up" : "down");
+    ctl_schedule_sync(ctl);
+    ctl_status_write(ctl);
+}
+
+static void ctl_packet_out(struct ctl_ofconn *, uint32_t port,
+                           const void *frame, size_t len);
+
+/* Lease and keepalive handed to joining hosts. */
+#define CTL_LEASE_SECONDS 60
+#define CTL_KEEPALIVE_SECONDS 20
+
+/* If 'frame' (from 'in_port' of 'conn') is a SCAFFOLD control datagram,
+ * handles it (control.h), answers with a packet-out on the same port and
+ * returns 0; returns -ENOENT for any other frame. */
+static int
+ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
+                   uint32_t in_port, const void *frame, size_t len)
+{
+    struct sfp_frame f;
+    enum sfp_error e = sfp_frame_decode(frame, len, &f);
+
+    if (e != SFP_OK) {
+        if (len >= 14 && ((const uint8_t *) frame)[12] == 0x08
+            && ((const uint8_t *) frame)[13] == 0x00) {
+            VLOG_DBG_RL(&ctl_rl, "%s: port %"PRIu32": not a SCAFFOLD frame: "
+                        "%s", ctl_ofconn_name(conn), in_port,
+                        sfp_strerror(e));
+        }
+        return -ENOENT;
+    }
+    if (f.dst_obj != SFP_OBJ_CONTROL || !sfp_hdr_is_datagram(&f.hdr)) {
+        return -ENOENT;
+    }
+    if (!ctl->db) {
+        VLOG_WARN_RL(&ctl_rl, "%s: control request dropped: no state store",
+                     ctl_ofconn_name(conn));
+        return 0;
+    }
+
+    struct ctl_control_config ccfg = {
+        .ss_id = ctl->cfg.ssid,
+        .router_mac = { 0x02, 0x5c, 0x00, 0x00, 0x00, ctl->cfg.ssid },
+        .lease_seconds = CTL_LEASE_SECONDS,
+        .keepalive_seconds = CTL_KEEPALIVE_SECONDS,
+        .epoch = 1,
+    };
+    struct ctl_control_origin from = {
+        .dpid = ctl_ofconn_dpid(conn),
+        .port_no = in_port,
+    };
+    struct ctl_control_result res;
+    memcpy(from.mac, f.eth_src, 6);
+    int rc = ctl_control_handle(ctl->db, &ccfg, &from, f.payload,
+                                f.payload_len, ctl_wall_ms(), &res);
+    if (rc) {
+        VLOG_WARN_RL(&ctl_rl, "%s: port %"PRIu32": control request failed: "
+                     "%s (%s)", ctl_ofconn_name(conn), in_port,
+                     strerror(-rc), db_errmsg(ctl->db));
+        return 0;
+    }
+    VLOG_INFO_RL(&ctl_rl, "%s: port %"PRIu32": host "
+                 "%02x:%02x:%02x:%02x:%02x:%02x: %s", ctl_ofconn_name(conn),
+                 in_port, f.eth_src[0], f.eth_src[1], f.eth_src[2],
+                 f.eth_src[3], f.eth_src[4], f.eth_src[5], res.what);
+
+    struct sfp_frame out = {
+        .src_flow = ((uint32_t) ctl->cfg.ssid << 24)
+                    | ((uint32_t) SFP_HOST_CONTROLLER << 16),
+        .dst_flow = res.reply_dst_flow,
+        .src_obj = SFP_OBJ_CONTROL,
+        .dst_obj = SFP_OBJ_CONTROL,
+        .hdr = { .version = SFP_VERSION, .flags = SFP_F_DATA, .hlen = 5 },
+        .payload = res.reply,
+        .payload_len = res.reply_len,
+    };
+    memcpy(out.eth_dst, f.eth_src, 6);
+    memcpy(out.eth_src, ccfg.router_mac, 6);
+    uint8_t buf[2048];
+    size_t n = sfp_frame_encode(&out, buf, sizeof buf);
+    if (!n || sfp_frame_check(&out) != SFP_OK) {
+        VLOG_WARN_RL(&ctl_rl, "%s: cannot frame a %zu-byte control reply",
+                     ctl_ofconn_name(conn), res.reply_len);
+    } else {
+        ctl_packet_out(conn, in_port, buf, n);
+    }
+    free(res.reply);
+    if (res.changed) {
+        ctl_schedule_sync(ctl);
+        if (ctl->rpc) {
+            ctl_rpc_notify_event(ctl->rpc);
+        }
+    }
+    return 0;
+}
+
+static void
+ctl_handle_packet_in(struct ctl_peer *peer, const struct ofp_header *oh)
+{
+    struct ctl_controller *ctl = peer->ctl;
+    struct ctl_ofconn *conn = peer->conn;
+    struct ofputil_packet_in pin;
+    struct ctl_probe probe;
+    size_t total_len;
+    uint32_t buffer_id;
+
+    enum ofperr error = ofputil_decode_packet_in(oh, true, NULL, NULL, &pin,
+                                                 &total_len, &buffer_id,
+                                                 NULL);
+    if (error) {
+        VLOG_WARN_RL(&ctl_rl, "%s: bad packet-in: %s", ctl_ofconn_name(conn),
+                     ofperr_get_name(error));
+        return;
+    }
+    uint32_t in_port = (uint16_t) pin.flow_metadata.flow.in_port.ofp_port;
+    if (!ctl_handle_control(ctl, conn, in_port, pin.packet, pin.packet_len)) {
+        return;
+    }
+    if (ctl_probe_decode(pin.packet, pin.packet_len, &probe)) {
+        VLOG_DBG_RL(&ctl_rl, "%s: packet-in (%zu bytes) ignored",
+                    ctl_ofconn_name(conn), pin.packet_len);
+        return;
+    }
+    if (probe.instance != ctl->instance) {
+        VLOG_WARN_RL(&ctl_rl, "%s: probe from another controller or forged "
+                     "(instance %016"PRIx64") ignored",
+                     ctl_ofconn_name(conn), probe.instance);
+        return;
+    }
+    uint64_t dst = ctl_ofconn_dpid(conn);
+    uint32_t dst_port = in_port;
+    enum ctl_topo_change change;
+    int rc = ctl_topo_link_seen(ctl->topo, probe.dpid, probe.port, dst,
+                                dst_port, uv_now(ctl->loop), &change);
+    if (rc) {
+        VLOG_DBG_RL(&ctl_rl, "%s: probe from unknown switch %016"PRIx64,
+                    ctl_ofconn_name(conn), probe.dpid);
+        return;
+    }
+    if (change != CTL_TOPO_UNCHANGED) {
+        VLOG_INFO("link %016"PRIx64":%"PRIu32" -> %016"PRIx64":%"PRIu32
+                  " %s", probe.dpid, probe.port, dst, dst_port,
+                  change == CTL_TOPO_ADDED ? "discovered" : "moved");
+        ctl_db_link(ctl, ctl_topo_link_from(ctl->topo, probe.dpid,
+                                            probe.port), true,
+                    change == CTL_TOPO_ADDED ? NULL : "moved");
+        ctl_schedule_sync(ctl);
+        ctl_status_write(ctl);
+    }
+}
+
+static void
+ctl_peer_message(struct ctl_ofconn *conn, enum ofptype type,
+                 const struct ofp_header *oh, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_switch *sw = ctl_switch_find(peer->ctl, ctl_ofconn_dpid(conn));
+
+    if (!sw || sw->peer != peer) {
+        return;
+    }
+    if (type == OFPTYPE_PACKET_IN) {
+        ctl_handle_packet_in(peer, oh);
+    }
+}
+
+static void
+ctl_peer_error(struct ctl_ofconn *conn, uint32_t xid, enum ofperr error,
+               void *aux)
+{
+    /* Already logged by ofconn; rule reconciliation will use it. */
+    (void) conn;
+    (void) xid;
+    (void) error;
+    (void) aux;
+}
+
+static void
+ctl_peer_closed(struct ctl_ofconn *conn, int reason, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_controller *ctl = peer->ctl;
+    struct ctl_switch *sw = ctl_switch_find(ctl, ctl_ofconn_dpid(conn));
+
+    if (sw && sw->peer == peer) {
+        size_t before = ctl_topo_n_links(ctl->topo);
+        VLOG_INFO("%s: switch down (%s)", ctl_ofconn_name(conn),
+                  reason ? uv_strerror(reason) : "closed");
+        if (ctl->db) {
+            /* The links that touch the switch go with it. */
+            struct ctl_topo_link *links = calloc(before + 1, sizeof *links);
+            struct ctl_link_lost_ctx ctx = { ctl, "switch down" };
+            size_t n = links ? ctl_topo_links(ctl->topo, links, before) : 0;
+            for (size_t i = 0; i < n; i++) {
+                if (links[i].src_dpid == sw->dpid
+                    || links[i].dst_dpid == sw->dpid) {
+                    ctl_db_link(ctl, &links[i], false, ctx.why);
+                }
+            }
+            free(links);
+            char subject[32];
+            snprintf(subject, sizeof subject, "%016"PRIx64, sw->dpid);
+            ctl_db_check(ctl, db_switch_set_connected(ctl->db, sw->dpid,
+                                                      false, ctl_wall_ms()),
+                         "switch disconnect");
+            ctl_db_event(ctl, "switch.down", subject, "%s",
+                         reason ? uv_strerror(reason) : "closed");
+        }
+        ctl_topo_switch_remove(ctl->topo, sw->dpid);
+        if (before != ctl_topo_n_links(ctl->topo)) {
+            VLOG_INFO("%s: %zu links removed with the switch",
+                      ctl_ofconn_name(conn),
+                      before - ctl_topo_n_links(ctl->topo));
+        }
+        hmap_remove(&ctl->switches, &sw->node);
+        ctl_switch_free(sw);
+        ctl_schedule_sync(ctl);
+        ctl_status_write(ctl);
+    }
+    if (peer->connector) {
+        peer->connector->peer = NULL;
+        ctl_connector_retry(peer->connector);
+    }
+    ctl_peer_free(peer);
+}
+
+static const struct ctl_ofconn_class ctl_peer_class = {
+    .ready = ctl_peer_ready,
+    .port_changed = ctl_peer_port_changed,
+    .message = ctl_peer_message,
+    .error = ctl_peer_error,
+    .closed = ctl_peer_closed,
+};
+
+/* ---- discovery --------------------------------------------------------- */
+
+/* Sends the 'len' bytes of 'frame' out of 'port' of 'conn'. */
+static void
+ctl_packet_out(struct ctl_ofconn *conn, uint32_t port, const void *frame,
+               size_t len)
+{
+    uint64_t stub[64 / 8];
+    struct ofpbuf ofpacts;
+
+    ofpbuf_use_stub(&ofpacts, stub, sizeof stub);
+    ofpact_put_OUTPUT(&ofpacts)->port = OFP_PORT_C(port);
+
+    struct ofputil_packet_out po = {
+        .packet = frame,
+        .packet_len = len,
+        .buffer_id = UINT32_MAX,
+        .ofpacts = ofpacts.data,
+        .ofpacts_len = ofpacts.size,
+    };
+    match_init_catchall(&po.flow_metadata);
+    match_set_in_port(&po.flow_metadata, OFPP_CONTROLLER);
+    enum ofputil_protocol proto
+        = ofputil_protocol_from_ofp_version(ctl_ofconn_version(conn));
+    ctl_ofconn_send(conn, ofputil_encode_packet_out(&po, proto), NULL);
+    ofpbuf_uninit(&ofpacts);
+}
+
+static void
+ctl_send_probe(struct ctl_controller *ctl, struct ctl_ofconn *conn,
+               const struct ctl_ofconn_port *port)
+{
+    struct ctl_probe probe = {
+        .dpid = ctl_ofconn_dpid(conn),
+        .port = port->port_no,
+        .instance = ctl->instance,
+    };
+    uint8_t frame[CTL_PROBE_MAX_LEN];
+    int len = ctl_probe_encode(&probe, port->hw_addr.ea, frame, sizeof frame);
+
+    if (len > 0) {
+        ctl_packet_out(conn, port->port_no, frame, len);
+    }
+}
+
+static void
+ctl_probe_tick(uv_timer_t *timer)
+{
+    struct ctl_controller *ctl = timer->data;
+    struct ctl_switch *sw;
+
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        struct ctl_ofconn *conn = sw->peer ? sw->peer->conn : NULL;
+        if (!conn || !ctl_ofconn_is_ready(conn)) {
+            continue;
+        }
+        for (size_t i = 0; i < ctl_ofconn_n_ports(conn); i++) {
+            const struct ctl_ofconn_port *p = ctl_ofconn_port_at(conn, i);
+            if (p->up && p->port_no < (uint16_t) OFPP_MAX) {
+                ctl_send_probe(ctl, conn, p);
+            }
+        }
+    }
+    struct ctl_link_lost_ctx ctx = { ctl, "probes timed out" };
+    if (ctl_topo_expire(ctl->topo, uv_now(ctl->loop),
+                        ctl->cfg.link_timeout_ms, ctl_link_lost, &ctx)) {
+        ctl_schedule_sync(ctl);
+        ctl_status_write(ctl);
+    }
+}
+
+/* ---- status file ------------------------------------------------------- */
+
+static const char *
+ctl_version_name(enum ofp_version v)
+{
+    switch (v) {
+    case OFP10_VERSION: return "OF1.0";
+    case OFP11_VERSION: return "OF1.1";
+    case OFP12_VERSION: return "OF1.2";
+    case OFP13_VERSION: return "OF1.3";
+    case OFP14_VERSION: return "OF1.4";
+    case OFP15_VERSION: return "OF1.5";
+    default: return "?";
+    }
+}
+
+/* Rewrites the status file atomically (temporary file + rename). */
+static void
+ctl_status_write(struct ctl_controller *ctl)
+{
+    char tmp[sizeof ctl->status_path + 8];
+    size_t n_sw = ctl_topo_n_switches(ctl->topo);
+    size_t n_links = ctl_topo_n_links(ctl->topo);
+
+    if (!ctl->status_path[0]) {
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", ctl->status_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        VLOG_WARN_RL(&ctl_rl, "%s: %s", tmp, strerror(errno));
+        return;
+    }
+    uint64_t *dpids = calloc(n_sw + 1, sizeof *dpids);
+    struct ctl_topo_link *links = calloc(n_links + 1, sizeof *links);
+    if (dpids && links) {
+        ctl_topo_switches(ctl->topo, dpids, n_sw);
+        ctl_topo_links(ctl->topo, links, n_links);
+        fprintf(f, "pid %ld\nswitches %zu\n", (long) getpid(), n_sw);
+        for (size_t i = 0; i < n_sw; i++) {
+            const struct ctl_switch *sw = ctl_switch_find(ctl, dpids[i]);
+            const struct ctl_ofconn *conn = sw && sw->peer ? sw->peer->conn
+                                                           : NULL;
+            fprintf(f, "switch %016"PRIx64" %s role=%s ports=%zu "
+                    "provisioned=%s peer=%s\n", dpids[i],
+                    conn ? ctl_version_name(ctl_ofconn_version(conn)) : "-",
+                    ctl_role_name(sw ? sw->role : CTL_ROLE_NONE),
+                    conn ? ctl_ofconn_n_ports(conn) : 0,
+                    sw && sw->provisioned ? "yes" : "no",
+                    conn ? ctl_ofconn_peer(conn) : "-");
+        }
+        fprintf(f, "links %zu\n", n_links);
+        for (size_t i = 0; i < n_links; i++) {
+            fprintf(f, "link %016"PRIx64":%"PRIu32" %016"PRIx64":%"PRIu32
+                    "\n", links[i].src_dpid, links[i].src_port,
+                    links[i].dst_dpid, links[i].dst_port);
+        }
+    }
+    free(dpids);
+    free(links);
+    if (fclose(f) || rename(tmp, ctl->status_path)) {
+        VLOG_WARN_RL(&ctl_rl, "%s: %s", ctl->status_path, strerror(errno));
+    }
+}
+
+/* ---- admin RPC hooks (rpc.h) -------------------------------------------- */
+
+static int
+ctl_hook_set_role(void *aux, uint64_t dpid, enum db_role role)
+{
+    struct ctl_controller *ctl = aux;
+    struct ctl_switch *sw = ctl_switch_find(ctl, dpid);
+    enum ctl_role r = ctl_role_from_db(role);
+    char subject[32];
+
+    int rc = db_switch_set_role(ctl->db, dpid, role);
+    if (rc) {
+        return rc;
+    }
+    /* Also in the running configuration, so that a reconnect keeps it. */
+    size_t i;
+    for (i = 0; i < ctl->cfg.n_roles; i++) {
+        if (ctl->cfg.roles[i].dpid == dpid) {
+            break;
+        }
+    }
+    if (i < CTL_CONFIG_MAX_ROLES) {
+        ctl->cfg.roles[i].dpid = dpid;
+        ctl->cfg.roles[i].role = r;
+        if (i == ctl->cfg.n_roles) {
+            ctl->cfg.n_roles++;
+        }
+    }
+    if (sw) {
+        sw->role = r;
+    }
+    snprintf(subject, sizeof subject, "%016"PRIx64, dpid);
+    ctl_db_event(ctl, "switch.role", subject, "%s (admin)", ctl_role_name(r));
+    VLOG_INFO("switch %s: role set to %s by the admin", subject,
+              ctl_role_name(r));
+    ctl_schedule_sync(ctl);
+    ctl_status_write(ctl);
+    return 0;
+}
+
+static int
+ctl_hook_evict_host(void *aux, const uint8_t mac[DB_MAC_LEN])
+{
+    struct ctl_controller *ctl = aux;
+    char subject[24];
+
+    int rc = db_host_delete(ctl->db, mac);
+    if (rc) {
+        return rc;
+    }
+    snprintf(subject, sizeof subject, "%02x:%02x:%02x:%02x:%02x:%02x",
+             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    ctl_db_event(ctl, "host.evict", subject, "by the admin");
+    VLOG_INFO("host %s evicted by the admin", subject);
+    ctl_schedule_sync(ctl);
+    return 0;
+}
+
+static int
+ctl_hook_rules(void *aux, uint64_t dpid, struct ctl_rpc_rule **rules,
+               size_t *n)
+{
+    struct ctl_controller *ctl = aux;
+    struct ctl_switch *sw = ctl_switch_find(ctl, dpid);
+
+    *rules = NULL;
+    *n = 0;
+    if (!sw) {
+        return -ENOTCONN;
+    }
+    if (!sw->n_installed) {
+        return 0;
+    }
+    struct ctl_rpc_rule *out = calloc(sw->n_installed, sizeof *out);
+    if (!out) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < sw->n_installed; i++) {
+        const struct ctl_rule *r = &sw->installed[i];
+        char match[256], actions[160];
+        ctl_rule_format_parts(r, match, sizeof match, actions,
+                              sizeof actions);
+        out[i].table_id = r->table;
+        out[i].priority = r->priority;
+        out[i].cookie = r->cookie;
+        out[i].match = strdup(match);
+        out[i].actions = strdup(actions);
+        /* Counters need a flow-stats request: not collected yet. */
+    }
+    *rules = out;
+    *n = sw->n_installed;
+    return 0;
+}
+
+static int
+ctl_hook_status(void *aux, struct ctl_rpc_status *st)
+{
+    struct ctl_controller *ctl = aux;
+
+    snprintf(st->version, sizeof st->version, "scaffold-controller 0.1");
+    st->epoch = 1;
+    st->ss_id = ctl->cfg.ssid;
+    st->started_ms = ctl->started_ms;
+    return 0;
+}
+
+static int
+ctl_hook_switch_info(void *aux, uint64_t dpid,
+                     struct ctl_rpc_switch_info *info)
+{
+    (void) aux;
+    (void) dpid;
+    /* Round-robin detection comes with the object router groups. */
+    info->has_round_robin = false;
+    return 0;
+}
+
+static const struct ctl_rpc_hooks ctl_rpc_hooks = {
+    .set_role = ctl_hook_set_role,
+    .evict_host = ctl_hook_evict_host,
+    .rules = ctl_hook_rules,
+    .status = ctl_hook_status,
+    .switch_info = ctl_hook_switch_info,
+};
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+int
+ctl_controller_create(uv_loop_t *loop, const struct ctl_config *cfg,
+                      struct ctl_controller **ctlp)
+{
+    struct ctl_controller *ctl = calloc(1, sizeof *ctl);
+
+    if (!ctl) {
+        return -ENOMEM;
+    }
+    ctl->loop = loop;
+    ctl->cfg = *cfg;
+    ovs_list_init(&ctl->peers);
+    hmap_init(&ctl->switches);
+    ctl->topo = ctl_topo_create();
+    ctl->connectors = calloc(cfg->n_connect + 1, sizeof *ctl->connectors);
+    if (!ctl->topo || !ctl->connectors) {
+        ctl_topo_destroy(ctl->topo);
+        free(ctl->connectors);
+        hmap_destroy(&ctl->switches);
+        free(ctl);
+        return -ENOMEM;
+    }
+    if (getrandom(&ctl->instance, sizeof ctl->instance, 0)
+        != sizeof ctl->instance) {
+        ctl->instance = ((uint64_t) getpid() << 32) ^ uv_hrtime();
+    }
+    if (cfg->status_file[0]) {
+        snprintf(ctl->status_path, sizeof ctl->status_path, "%s",
+                 cfg->status_file);
+    } else {
+        snprintf(ctl->status_path, sizeof ctl->status_path, "%s/status",
+                 cfg->state_dir);
+    }
+    snprintf(ctl->db_path, sizeof ctl->db_path, "%s/scaffold.db",
+             cfg->state_dir);
+    *ctlp = ctl;
+    return 0;
+}
+
+int
+ctl_controller_start(struct ctl_controller *ctl)
+{
+    const struct ctl_config *cfg = &ctl->cfg;
+    int rc;
+
+    if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
+        rc = -errno;
+        VLOG_ERR("state directory %s: %s", cfg->state_dir, strerror(errno));
+        return rc;
+    }
+    rc = ctl_db_open(ctl);
+    if (rc) {
+        return rc;
+    }
+    ctl->started_ms = ctl_wall_ms();
+    rc = ctl_rpc_default_path(cfg->state_dir, ctl->rpc_path,
+                              sizeof ctl->rpc_path);
+    if (!rc) {
+        struct ctl_rpc_config rcfg = {
+            .unix_path = ctl->rpc_path,
+            .tcp = cfg->admin_tcp[0] ? cfg->admin_tcp : NULL,
+            .token = cfg->admin_token[0] ? cfg->admin_token : NULL,
+            .db_path = ctl->db_path,
+        };
+        rc = ctl_rpc_server_create(ctl->loop, ctl->db, &rcfg, &ctl_rpc_hooks,
+                                   ctl, &ctl->rpc);
+    }
+    if (!rc) {
+        rc = ctl_rpc_server_start(ctl->rpc);
+    }
+    if (rc) {
+        VLOG_ERR("admin RPC on %s: %s", ctl->rpc_path, strerror(-rc));
+        return rc;
+    }
+    if (cfg->listen[0]) {
+        struct sockaddr_storage ss;
+        ctl_config_parse_target(cfg->listen, &ss);
+        uv_tcp_init(ctl->loop, &ctl->server);
+        ctl->server.data = ctl;
+        ctl->listening = true;
+        rc = uv_tcp_bind(&ctl->server, (struct sockaddr *) &ss, 0);
+        if (!rc) {
+            rc = uv_listen((uv_stream_t *) &ctl->server, 128, ctl_on_accept);
+        }
+        if (rc) {
+            VLOG_ERR("listen on %s: %s", cfg->listen, uv_strerror(rc));
+            return rc;
+        }
+        VLOG_INFO("listening on %s", cfg->listen);
+    }
+    for (size_t i = 0; i < cfg->n_connect; i++) {
+        struct ctl_connector *c = &ctl->connectors[i];
+        c->ctl = ctl;
+        snprintf(c->target, sizeof c->target, "%s", cfg->connect[i]);
+        ctl_config_parse_target(c->target, &c->ss);
+        c->backoff_ms = 1000;
+        uv_timer_init(ctl->loop, &c->retry);
+        c->retry.data = c;
+        ctl_connector_start(c);
+    }
+    uv_timer_init(ctl->loop, &ctl->sync_timer);
+    ctl->sync_timer.data = ctl;
+    uv_timer_init(ctl->loop, &ctl->probe_timer);
+    ctl->probe_timer.data = ctl;
+    uv_timer_start(&ctl->probe_timer, ctl_probe_tick, cfg->probe_interval_ms,
+                   cfg->probe_interval_ms);
+    VLOG_INFO("controller started: ssid %u, instance %016"PRIx64
+              ", status %s", cfg->ssid, ctl->instance, ctl->status_path);
+    ctl_status_write(ctl);
+    return 0;
+}
+
+/* Closes every handle and connection.  uv_run() returns once libuv has
+ * closed them. */
+void
+ctl_controller_stop(struct ctl_controller *ctl)
+{
+    struct ctl_peer *peer;
+
+    if (ctl->stopping) {
+        return;
+    }
+    ctl->stopping = true;
+    if (ctl->rpc) {
+        ctl_rpc_server_stop(ctl->rpc, NULL);
+    }
+    if (ctl->listening) {
+        uv_close((uv_handle_t *) &ctl->server, NULL);
+    }
+    if (ctl->probe_timer.loop) {
+        uv_close((uv_handle_t *) &ctl->probe_timer, NULL);
+    }
+    if (ctl->sync_timer.loop) {
+        uv_close((uv_handle_t *) &ctl->sync_timer, NULL);
+    }
+    for (size_t i = 0; i < ctl->cfg.n_connect; i++) {
+        if (ctl->connectors[i].ctl) {
+            uv_close((uv_handle_t *) &ctl->connectors[i].retry, NULL);
+        }
+    }
+    LIST_FOR_EACH_SAFE (peer, node, &ctl->peers) {
+        ctl_ofconn_close(peer->conn);
+    }
+}
+
+/* Frees 'ctl' after ctl_controller_stop() and uv_run().  Accepts NULL. */
+void
+ctl_controller_destroy(struct ctl_controller *ctl)
+{
+    struct ctl_switch *sw;
+
+    if (!ctl) {
+        return;
+    }
+    HMAP_FOR_EACH_POP (sw, node, &ctl->switches) {
+        ctl_switch_free(sw);
+    }
+    hmap_destroy(&ctl->switches);
+    ctl_topo_destroy(ctl->topo);
+    ctl_rpc_server_destroy(ctl->rpc);
+    db_close(ctl->db);
+    free(ctl->connectors);
+    free(ctl);
+}
+
+const struct ctl_topo *
+ctl_controller_topo(const struct ctl_controller *ctl)
+{
+    return ctl->topo;
+}

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# scaffold-controller: in-band join and move (proto/control.proto).
+#
+# s1 (label, OpenFlow 1.3) - s2 (label, 1.3) - s3 (object router, 1.5).
+# Host h1 sits behind s1 port 5 and has a second interface, with the same
+# MAC, behind s2 port 7; host h2 sits behind s2 port 6.  A small Python
+# agent sends JoinRequests as SCAFFOLD unbound datagrams to objectID 1 and
+# reads the JoinReply the controller sends back as a packet-out.
+#
+# Checks: both hosts get hostIDs, a retried request gets the same answer,
+# each label router gets the prefix and anti-spoofing rules, a frame from h1
+# reaches h2, and a join of h1 from s2 is a move: new hostID, the old
+# prefix's rules gone from every switch, the new ones in, host.move logged.
+. "$(dirname "$0")/lib.sh"
+sf_init controller_join
+
+CTL=${SF_CTL:-$SF_BIN/scaffold-controller}
+PY=/usr/bin/python3
+[ -x "$CTL" ] || sf_die "build/bin/scaffold-controller not built"
+
+OVS=$SF_TMP/ovs
+STATE=$SF_TMP/state
+LOG=$SF_TMP/controller.log
+PORT=$((20000 + RANDOM % 20000))
+S1=j1$SF_ID
+S2=j2$SF_ID
+S3=j3$SF_ID
+
+sf_ovs_start "$OVS" || sf_die "start private OVS"
+for br in "$S1" "$S2" "$S3"; do
+    sf_br_add "$OVS" "$br" secure || sf_die "add $br"
+done
+sf_ovs_vsctl "$OVS" set bridge "$S1" other-config:datapath-id=0000000000000001 \
+    protocols=OpenFlow13 \
+    -- set bridge "$S2" other-config:datapath-id=0000000000000002 \
+    protocols=OpenFlow13 \
+    -- set bridge "$S3" other-config:datapath-id=0000000000000003 \
+    protocols=OpenFlow15 || sf_die "set datapath ids"
+sf_veth "a1$SF_ID" "a2$SF_ID" || sf_die "veth a"
+sf_veth "b2$SF_ID" "b3$SF_ID" || sf_die "veth b"
+sf_port_add "$OVS" "$S1" "a1$SF_ID" 1 || sf_die "port s1:1"
+sf_port_add "$OVS" "$S2" "a2$SF_ID" 1 || sf_die "port s2:1"
+sf_port_add "$OVS" "$S2" "b2$SF_ID" 2 || sf_die "port s2:2"
+sf_port_add "$OVS" "$S3" "b3$SF_ID" 1 || sf_die "port s3:1"
+
+NS1=$(sf_netns h1) || sf_die "netns h1"
+NS2=$(sf_netns h2) || sf_die "netns h2"
+sf_veth "p1$SF_ID" "e1$SF_ID" || sf_die "veth h1"
+sf_veth "q1$SF_ID" "f1$SF_ID" || sf_die "veth h1 second"
+sf_veth "p2$SF_ID" "e2$SF_ID" || sf_die "veth h2"
+ip link set "e1$SF_ID" netns "$NS1" && ip -n "$NS1" link set "e1$SF_ID" up
+ip link set "f1$SF_ID" netns "$NS1" && ip -n "$NS1" link set "f1$SF_ID" up
+ip link set "e2$SF_ID" netns "$NS2" && ip -n "$NS2" link set "e2$SF_ID" up
+MAC1=$(ip netns exec "$NS1" cat "/sys/class/net/e1$SF_ID/address")
+MAC2=$(ip netns exec "$NS2" cat "/sys/class/net/e2$SF_ID/address")
+# h1's second interface carries the same MAC: the same host, moved.
+ip -n "$NS1" link set "f1$SF_ID" address "$MAC1"
+sf_port_add "$OVS" "$S1" "p1$SF_ID" 5 || sf_die "port s1:5"
+sf_port_add "$OVS" "$S2" "p2$SF_ID" 6 || sf_die "port s2:6"
+sf_port_add "$OVS" "$S2" "q1$SF_ID" 7 || sf_die "port s2:7"
+
+APORT=$((PORT + 1))
+$SF_CTL_WRAPPER "$CTL" --listen "tcp:127.0.0.1:$PORT" --state-dir "$STATE" \
+    --ssid 1 --role 1=label --role 2=label --role 3=object \
+    --admin-tcp "tcp:127.0.0.1:$APORT" --admin-token "tok$SF_ID" \
+    --probe-interval 200 --link-timeout 1000 >"$LOG" 2>&1 &
+CPID=$!
+sf_on_exit "kill $CPID"
+for s in "$S1" "$S2" "$S3"; do
+    sf_ovs_vsctl "$OVS" set-controller "$s" "tcp:127.0.0.1:$PORT" \
+        -- set controller "$s" max_backoff=1000 || sf_die "set-controller"
+done
+status_has() { grep -q -- "$1" "$STATE/status"; }
+check "links discovered" sf_wait 15 status_has "^links 4$"
+
+# The agent: JoinRequest out, JoinReply back, both hand-encoded protobuf.
+cat >"$SF_TMP/agent.py" <<'EOF'
+import socket, struct, sys, time
+
+def varint(n):
+    out = b""
+    while True:
+        b, n = n & 0x7f, n >> 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+def field(num, wt, v):
+    key = varint(num << 3 | wt)
+    return key + (varint(v) if wt == 0 else varint(len(v)) + v)
+
+def rvarint(b, i):
+    n = shift = 0
+    while True:
+        n |= (b[i] & 0x7f) << shift
+        shift += 7
+        i += 1
+        if not b[i - 1] & 0x80:
+            return n, i
+
+def parse(b):
+    f, i = {}, 0
+    while i < len(b):
+        key, i = rvarint(b, i)
+        if key & 7 == 0:
+            v, i = rvarint(b, i)
+        else:
+            n, i = rvarint(b, i)
+            v, i = b[i:i + n], i + n
+        f[key >> 3] = v
+    return f
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+def frame(mac, payload):
+    sfp = bytes([1, 0x40, 5, 0]) + bytes(16)          # DATA, unbound
+    body = sfp + payload
+    udp = struct.pack("!HHHH", 1, 1, 8 + len(body), 0) + body
+    src = dst = bytes(4)                               # 0.0.0 before join
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, len(udp))
+    c = csum(pseudo + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000,
+                     64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return b"\xff" * 6 + mac + b"\x08\x00" + ip + udp
+
+ifname, mac_s, req_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mac = bytes.fromhex(mac_s.replace(":", ""))
+join = field(1, 0, req_id) + field(2, 2, mac) + field(6, 2, b"agent")
+env = field(1, 0, 1) + field(10, 2, join)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((ifname, 0))
+s.settimeout(0.2)
+for attempt in range(10):                              # retried, same id
+    s.send(frame(mac, env))
+    end = time.time() + 1
+    while time.time() < end:
+        try:
+            f = s.recv(4096)
+        except socket.timeout:
+            continue
+        if len(f) < 62 or f[12:14] != b"\x08\x00" or f[23] != 17:
+            continue
+        if f[34:38] != b"\x00\x01\x00\x01" or f[26] == 0 or f[27] != 255:
+            continue                                   # not from ss.255.0
+        e = parse(f[62:])
+        if 11 in e:
+            r = parse(e[11])
+            dst = ".".join(str(x) for x in f[30:34])
+            print(r.get(2, 0), r.get(3, 0), r.get(10, 0), dst,
+                  f[0:6].hex(":"), f[6:12].hex(":"))
+            sys.exit(0)
+        if 17 in e:
+            print("error", parse(e[17]))
+            sys.exit(1)
+print("timeout")
+sys.exit(1)
+EOF
+agent() { ip netns exec "$1" $PY "$SF_TMP/agent.py" "${@:2}"; }
+
+r=$(agent "$NS1" "e1$SF_ID" "$MAC1" 101)
+sf_log "h1 join: $r"
+check_eq "h1 joins as 1.1 (reply to 1.1.0.0 from the gateway MAC)" \
+    "1 1 0 1.1.0.0 $MAC1 02:5c:00:00:00:01" "$r"
+r=$(agent "$NS2" "e2$SF_ID" "$MAC2" 201)
+check_eq "h2 joins as 1.2" "1 2 0 1.2.0.0 $MAC2 02:5c:00:00:00:01" "$r"
+r=$(agent "$NS1" "e1$SF_ID" "$MAC1" 101)
+check_eq "a retried join gets the same answer" \
+    "1 1 0 1.1.0.0 $MAC1 02:5c:00:00:00:01" "$r"
+q() { sqlite3 -cmd ".timeout 2000" "$STATE/scaffold.db" "$1"; }
+check_eq "db: two host.join events" 2 \
+    "$(q "select count(*) from events where kind = 'host.join'")"
+
+flows() { sf_ovs_ofctl "$OVS" -O OpenFlow13 --no-stats dump-flows "$1"; }
+has_flow() { flows "$1" | grep -q -- "$2"; }
+no_flow() { ! has_flow "$@"; }
+check "s1: last hop to h1 (1.1/16 -> port 5)" sf_wait 5 has_flow "$S1" \
+    "nw_dst=1.1.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:5"
+check "s1: anti-spoofing for h1 on port 5" sf_wait 5 has_flow "$S1" \
+    "priority=50000,ip,in_port=5,nw_src=1.1.0.0/16 actions=goto_table:1"
+check "s2: h1's prefix toward s1" sf_wait 5 has_flow "$S2" \
+    "nw_dst=1.1.0.0/16 actions=output:1"
+check "s2: last hop to h2 (port 6)" sf_wait 5 has_flow "$S2" \
+    "nw_dst=1.2.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC2->eth_dst,output:6"
+
+# The controller logs, per switch, the time from a change to the barrier
+# reply that confirms its rules (the issue's "join to rules-in").
+rules_in=$(grep -A5 'join 1.1 (new)' "$LOG" | grep -o 'rules in (barrier) [0-9.]* ms after' | sed 's/[^0-9.]//g' | tr '\n' ' ')
+sf_log "h1 join to rules-in per switch (ms): $rules_in"
+check "join to rules-in measured" test -n "$rules_in"
+
+# h1 re-joins from s2 port 7: a move.
+r=$(agent "$NS1" "f1$SF_ID" "$MAC1" 102)
+sf_log "h1 move: $r"
+check_eq "h1 moved: new hostID 3, moved flag set" \
+    "1 3 1 1.3.0.0 $MAC1 02:5c:00:00:00:01" "$r"
+check "s1: old prefix 1.1/16 removed" sf_wait 5 no_flow "$S1" "1.1.0.0/16"
+check "s2: old prefix 1.1/16 removed" sf_wait 5 no_flow "$S2" "1.1.0.0/16"
+check "s1: new prefix 1.3/16 toward s2" sf_wait 5 has_flow "$S1" \
+    "nw_dst=1.3.0.0/16 actions=output:1"
+check "s2: last hop to h1 on port 7" sf_wait 5 has_flow "$S2" \
+    "nw_dst=1.3.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:7"
+check "s2: anti-spoofing for h1 on port 7" has_flow "$S2" \
+    "priority=50000,ip,in_port=7,nw_src=1.3.0.0/16 actions=goto_table:1"
+check "s1: no anti-spoofing left on port 5" no_flow "$S1" "in_port=5"
+check_eq "db: one host.move event" 1 \
+    "$(q "select count(*) from events where kind = 'host.move'")"
+check_eq "db: h1 is 1.3 at s2 port 7" "3|2|7" \
+    "$(q "select host_id, dpid, port_no from hosts where hex(mac) = upper('$(tr -d : <<<"$MAC1")')")"
+
+# The admin RPC (controller/rpc.c) served by the daemon, read with sfctl.
+SFCTL=$SF_BIN/sfctl
+if [ -x "$SFCTL" ]; then
+    sfc() { "$SFCTL" --state-dir "$STATE" "$@"; }
+    check "admin socket is mode 0600" \
+        test "$(stat -c %a "$STATE/admin.sock")" = 600
+    check "sfctl hosts lists h1 as 1.3" eval 'sfc hosts | grep -qi "$MAC1.*1\.3"'
+    check "sfctl switches lists three switches" \
+        eval '[ "$(sfc --json switches | grep -o "\"dpid\"" | wc -l)" -eq 3 ]'
+    check "sfctl rules 2 shows the last hop to h1" \
+        eval 'sfc rules 2 | grep -q "nw_dst=1.3.0.0/16.*output:7"'
+    check "sfctl status answers" eval 'sfc status | grep -qi "scaffold-controller 0.1"'
+    check "sfctl over TCP with the token" eval \
+        '"$SFCTL" --connect "tcp:127.0.0.1:$APORT" --token "tok$SF_ID" status >/dev/null'
+    check "sfctl over TCP with a wrong token fails" eval \
+        '! "$SFCTL" --connect "tcp:127.0.0.1:$APORT" --token wrong status >/dev/null 2>&1'
+    check "sfctl evict h2" eval 'sfc evict "$MAC2" >/dev/null'
+    check "s2: h2's prefix removed after evict" sf_wait 5 no_flow "$S2" \
+        "1.2.0.0/16"
+    check "sfctl set-role 1 object" eval 'sfc set-role 1 object >/dev/null'
+    check "s1 (now an object router) loses its host rules" sf_wait 5 \
+        no_flow "$S1" "1.3.0.0/16"
+else
+    not_ok "sfctl not built"
+fi
+
+kill -TERM "$CPID"
+wait "$CPID"
+check_eq "controller exits 0" 0 "$?"
+if [ "$SF_FAIL" -gt 0 ]; then
+    sed 's/^/# controller: /' "$LOG" | tail -40
+fi
+sf_done

@@ -1,0 +1,348 @@
+/*
+ * Unit tests for controller/rules.c: the base rules, the whole rule set of
+ * a label router computed from a small topology and two hosts, version
+ * checks, and the flow-mods the OpenFlow encoder makes of them.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller/rules.h"
+#include "controller/topo.h"
+#include "openvswitch/ofp-print.h"
+#include "openvswitch/ofpbuf.h"
+#include "tests/unit/harness.h"
+
+static struct ctl_topo *topo;
+static struct ctl_rules_host hosts[2] = {
+    { .mac = { 2, 0, 0, 0, 0, 1 }, .ss_id = 1, .host_id = 1,
+      .dpid = 1, .port_no = 5 },
+    { .mac = { 2, 0, 0, 0, 0, 2 }, .ss_id = 1, .host_id = 2,
+      .dpid = 2, .port_no = 6 },
+};
+static struct ctl_rules_input input;
+
+/* s1:1 <-> s2:1, s2:2 <-> s3:1; s3 is the object router. */
+static void
+setup(void)
+{
+    topo = ctl_topo_create();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(topo);
+    for (uint64_t i = 1; i <= 3; i++) {
+        ctl_topo_switch_add(topo, i);
+    }
+    ctl_topo_link_seen(topo, 1, 1, 2, 1, 0, NULL);
+    ctl_topo_link_seen(topo, 2, 1, 1, 1, 0, NULL);
+    ctl_topo_link_seen(topo, 2, 2, 3, 1, 0, NULL);
+    ctl_topo_link_seen(topo, 3, 1, 2, 2, 0, NULL);
+    input = (struct ctl_rules_input) {
+        .topo = topo, .ss_id = 1, .object_router = 3,
+        .router_mac = { 2, 0x5c, 0, 0, 0, 1 },
+        .hosts = hosts, .n_hosts = 2,
+    };
+}
+
+static void
+teardown(void)
+{
+    ctl_topo_destroy(topo);
+}
+
+/* Compares the formatted rules with 'want' (NULL-terminated). */
+static void
+expect_rules(const struct ctl_rule *rules, size_t n, const char *want[])
+{
+    size_t n_want = 0;
+    char buf[512];
+
+    while (want[n_want]) {
+        n_want++;
+    }
+    CU_ASSERT_EQUAL(n, n_want);
+    for (size_t i = 0; i < n && i < n_want; i++) {
+        ctl_rule_format(&rules[i], buf, sizeof buf);
+        if (strcmp(buf, want[i])) {
+            printf("\nrule %zu:\n  got  %s\n  want %s\n", i, buf, want[i]);
+        }
+        CU_ASSERT_STRING_EQUAL(buf, want[i]);
+    }
+}
+
+static const char *base13[] = {
+    "table=0,priority=65000,cookie=0x5c01000000000000,dl_type=0x88cc "
+    "actions=CONTROLLER:65535",
+    "table=0,priority=60000,cookie=0x5c02000000000000,dl_type=0x0800,"
+    "nw_proto=17,tp_dst=1 actions=CONTROLLER:65535",
+    "table=0,priority=0,cookie=0x5c03000000000000 actions=drop",
+    "table=1,priority=0,cookie=0x5c03000000000001 actions=drop",
+    NULL,
+};
+
+static void
+test_base(void)
+{
+    struct ctl_rule r[CTL_RULES_BASE_MAX];
+
+    size_t n = ctl_rules_base(CTL_ROLE_LABEL, OFP13_VERSION, r,
+                              CTL_RULES_BASE_MAX);
+    expect_rules(r, n, base13);
+    n = ctl_rules_base(CTL_ROLE_LABEL, OFP10_VERSION, r, CTL_RULES_BASE_MAX);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_EQUAL(ctl_rules_base(CTL_ROLE_LABEL, OFP13_VERSION, r, 2), 2);
+}
+
+static void
+test_label_router_s1(void)
+{
+    static const char *want[] = {
+        "table=0,priority=65000,cookie=0x5c01000000000000,dl_type=0x88cc "
+        "actions=CONTROLLER:65535",
+        "table=0,priority=60000,cookie=0x5c02000000000000,dl_type=0x0800,"
+        "nw_proto=17,tp_dst=1 actions=CONTROLLER:65535",
+        "table=0,priority=0,cookie=0x5c03000000000000 actions=drop",
+        "table=1,priority=0,cookie=0x5c03000000000001 actions=drop",
+        "table=0,priority=40000,cookie=0x5c04000000000001,in_port=1 "
+        "actions=goto_table:1",
+        "table=0,priority=50000,cookie=0x5c11000000000101,in_port=5,"
+        "dl_type=0x0800,nw_src=1.1.0.0/16 actions=goto_table:1",
+        "table=0,priority=49000,cookie=0x5c11000000000101,in_port=5 "
+        "actions=drop",
+        "table=1,priority=40000,cookie=0x5c10000000000101,dl_type=0x0800,"
+        "nw_dst=1.1.0.0/16 actions=mod_dl_src:02:5c:00:00:00:01,"
+        "mod_dl_dst:02:00:00:00:00:01,output:5",
+        "table=1,priority=40000,cookie=0x5c10000000000102,dl_type=0x0800,"
+        "nw_dst=1.2.0.0/16 actions=output:1",
+        "table=1,priority=40000,cookie=0x5c12000000000001,dl_type=0x0800,"
+        "nw_dst=1.0.0.0/16 actions=output:1",
+        NULL,
+    };
+    struct ctl_rule *rules;
+    size_t n;
+
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&input, 1, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    expect_rules(rules, n, want);
+    free(rules);
+}
+
+static void
+test_label_router_s2(void)
+{
+    static const char *want[] = {
+        "table=0,priority=40000,cookie=0x5c04000000000001,in_port=1 "
+        "actions=goto_table:1",
+        "table=0,priority=40000,cookie=0x5c04000000000002,in_port=2 "
+        "actions=goto_table:1",
+        "table=0,priority=50000,cookie=0x5c11000000000102,in_port=6,"
+        "dl_type=0x0800,nw_src=1.2.0.0/16 actions=goto_table:1",
+        "table=0,priority=49000,cookie=0x5c11000000000102,in_port=6 "
+        "actions=drop",
+        "table=1,priority=40000,cookie=0x5c10000000000101,dl_type=0x0800,"
+        "nw_dst=1.1.0.0/16 actions=output:1",
+        "table=1,priority=40000,cookie=0x5c10000000000102,dl_type=0x0800,"
+        "nw_dst=1.2.0.0/16 actions=mod_dl_src:02:5c:00:00:00:01,"
+        "mod_dl_dst:02:00:00:00:00:02,output:6",
+        "table=1,priority=40000,cookie=0x5c12000000000001,dl_type=0x0800,"
+        "nw_dst=1.0.0.0/16 actions=output:2",
+        NULL,
+    };
+    struct ctl_rule *rules;
+    size_t n;
+
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&input, 2, CTL_ROLE_LABEL,
+                                           OFP15_VERSION, &rules, &n), 0);
+    CU_ASSERT_FATAL(n >= 4);
+    expect_rules(rules + 4, n - 4, want);
+    free(rules);
+}
+
+static void
+test_move_and_unreachable(void)
+{
+    struct ctl_rule *rules;
+    size_t n;
+    char buf[512];
+
+    /* h1 moves to s2 port 7 (new hostID 3): s1 now routes it out port 1
+     * and has no anti-spoofing rules left. */
+    struct ctl_rules_host moved[2] = { hosts[0], hosts[1] };
+    moved[0].dpid = 2;
+    moved[0].port_no = 7;
+    moved[0].host_id = 3;
+    input.hosts = moved;
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&input, 1, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    CU_ASSERT_EQUAL(n, 4 + 1 + 3);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_NOT_EQUAL(ctl_cookie_kind(rules[i].cookie),
+                            CTL_COOKIE_ANTISPOOF);
+    }
+    ctl_rule_format(&rules[5], buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "table=1,priority=40000,cookie="
+                           "0x5c10000000000103,dl_type=0x0800,"
+                           "nw_dst=1.3.0.0/16 actions=output:1");
+    free(rules);
+
+    /* Cut s1 off: only its own host's rules and the base remain. */
+    input.hosts = hosts;
+    ctl_topo_link_remove(topo, 1, 1);
+    ctl_topo_link_remove(topo, 2, 1);
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&input, 1, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    CU_ASSERT_EQUAL(n, 4 + 2 + 1);
+    free(rules);
+}
+
+static void
+test_single_table_and_object(void)
+{
+    struct ctl_rule *rules;
+    size_t n;
+
+    CU_ASSERT_EQUAL(ctl_rules_switch(&input, 1, CTL_ROLE_LABEL,
+                                     OFP10_VERSION, &rules, &n), 0);
+    CU_ASSERT_EQUAL(n, 3);
+    free(rules);
+    CU_ASSERT_EQUAL(ctl_rules_switch(&input, 3, CTL_ROLE_OBJECT,
+                                     OFP15_VERSION, &rules, &n), 0);
+    expect_rules(rules, n, base13);
+    free(rules);
+}
+
+static void
+test_check(void)
+{
+    struct ctl_rule r = {
+        .table = 0, .priority = 1, .match = CTL_M_NW_DST,
+        .nw_dst = 0x01010000, .nw_dst_mask = 0xffff0000,
+        .action = CTL_A_DROP,
+    };
+
+    /* nw_dst without dl_type=ip. */
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP13_VERSION), -EINVAL);
+    r.match |= CTL_M_DL_TYPE;
+    r.dl_type = 0x0800;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP13_VERSION), 0);
+    /* tp_dst without a transport protocol. */
+    r.match |= CTL_M_TP_DST;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP13_VERSION), -EINVAL);
+    r.match &= ~CTL_M_TP_DST;
+    /* goto and groups need 1.1+; goto must go forward. */
+    r.action = CTL_A_GOTO;
+    r.goto_table = 1;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP10_VERSION), -EPROTONOSUPPORT);
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP13_VERSION), 0);
+    r.table = 1;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP13_VERSION), -EINVAL);
+    r.action = CTL_A_GROUP;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP10_VERSION), -EPROTONOSUPPORT);
+    /* Versions we do not speak. */
+    r.action = CTL_A_DROP;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP12_VERSION), -EPROTONOSUPPORT);
+    /* Reserved ports are not plain outputs. */
+    r.table = 0;
+    r.action = CTL_A_OUTPUT;
+    r.out_port = 0xfffd;
+    CU_ASSERT_EQUAL(ctl_rule_check(&r, OFP13_VERSION), -EINVAL);
+
+    struct ofpbuf *msg = NULL;
+    r.action = CTL_A_GOTO;
+    CU_ASSERT_EQUAL(ctl_rule_encode(&r, OFP10_VERSION, &msg),
+                    -EPROTONOSUPPORT);
+    CU_ASSERT_PTR_NULL(msg);
+}
+
+/* Every generated rule encodes for every version it is meant for, and the
+ * OpenFlow printer reads back the cookie, table and actions. */
+static void
+test_encode(void)
+{
+    static const enum ofp_version versions[] = { OFP13_VERSION,
+                                                 OFP15_VERSION };
+    for (size_t v = 0; v < 2; v++) {
+        struct ctl_rule *rules;
+        size_t n;
+        CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&input, 1, CTL_ROLE_LABEL,
+                                               versions[v], &rules, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+            struct ofpbuf *msg;
+            char cookie[32];
+            CU_ASSERT_EQUAL_FATAL(ctl_rule_encode(&rules[i], versions[v],
+                                                  &msg), 0);
+            char *s = ofp_to_string(msg->data, msg->size, NULL, NULL, 2);
+            snprintf(cookie, sizeof cookie, "cookie:0x%llx",
+                     (unsigned long long) rules[i].cookie);
+            CU_ASSERT_PTR_NOT_NULL(strstr(s, "ADD"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(s, cookie));
+            if (rules[i].table) {
+                CU_ASSERT_PTR_NOT_NULL(strstr(s, "table:1"));
+            }
+            if (rules[i].action == CTL_A_GOTO) {
+                CU_ASSERT_PTR_NOT_NULL(strstr(s, "goto_table:1"));
+            }
+            if (rules[i].set_dl_dst) {
+                CU_ASSERT_PTR_NOT_NULL(strstr(s, "02:00:00:00:00:01"));
+            }
+            if (!strstr(s, cookie)) {
+                printf("\n%s\n", s);
+            }
+            free(s);
+            ofpbuf_delete(msg);
+        }
+        free(rules);
+    }
+
+    /* The base rules also encode for OpenFlow 1.0. */
+    struct ctl_rule r[CTL_RULES_BASE_MAX];
+    size_t n = ctl_rules_base(CTL_ROLE_LABEL, OFP10_VERSION, r,
+                              CTL_RULES_BASE_MAX);
+    for (size_t i = 0; i < n; i++) {
+        struct ofpbuf *msg;
+        CU_ASSERT_EQUAL_FATAL(ctl_rule_encode(&r[i], OFP10_VERSION, &msg),
+                              0);
+        char *s = ofp_to_string(msg->data, msg->size, NULL, NULL, 2);
+        CU_ASSERT_PTR_NOT_NULL(strstr(s, "OFPT_FLOW_MOD"));
+        free(s);
+        ofpbuf_delete(msg);
+    }
+}
+
+static void
+test_equal(void)
+{
+    struct ctl_rule a[CTL_RULES_BASE_MAX], b[CTL_RULES_BASE_MAX];
+
+    ctl_rules_base(CTL_ROLE_LABEL, OFP13_VERSION, a, CTL_RULES_BASE_MAX);
+    ctl_rules_base(CTL_ROLE_LABEL, OFP13_VERSION, b, CTL_RULES_BASE_MAX);
+    CU_ASSERT_TRUE(ctl_rule_equal(&a[0], &b[0]));
+    b[0].priority++;
+    CU_ASSERT_FALSE(ctl_rule_equal(&a[0], &b[0]));
+    CU_ASSERT_FALSE(ctl_rule_equal(&a[1], &b[2]));
+    CU_ASSERT_TRUE(ctl_cookie_is_ours(a[1].cookie));
+    CU_ASSERT_EQUAL(ctl_cookie_kind(a[1].cookie), CTL_COOKIE_CONTROL);
+}
+
+static CU_TestInfo rules_tests[] = {
+    {"base rules", test_base},
+    {"label router with a host and a transit port", test_label_router_s1},
+    {"label router in the middle", test_label_router_s2},
+    {"host move and unreachable switch", test_move_and_unreachable},
+    {"single table and object router", test_single_table_and_object},
+    {"checks before encoding", test_check},
+    {"encode 1.0, 1.3, 1.5", test_encode},
+    {"rule equality and cookies", test_equal},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"ctl_rules", NULL, NULL, setup, teardown, rules_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int
+main(void)
+{
+    return sft_run("ctl_rules", suites);
+}
