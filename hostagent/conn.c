@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The connection state machine of one SCAFFOLD socket; see conn.h for the
+ * packet exchanges.  This file knows nothing about sockets, IPC or frames on
+ * a wire: it turns inputs into calls of ops->output and ops->event.
+ *
+ * Timers: a connection has one deadline.  While a control packet is pending
+ * (c->ctl_flags != 0) the deadline is its retransmission time; in TIME_WAIT
+ * and FAILED it is the end of the linger period.  HA_CEV_DEAD is always the
+ * last thing a function does: the stack may free the connection in it.
+ */
+#include "hostagent/conn.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void conn_xmit(struct ha_conn *, uint8_t flags, uint32_t seq,
+                      uint32_t ack, uint32_t dst, const void *payload,
+                      size_t len);
+static void conn_arm(struct ha_conn *, uint8_t flags, uint32_t seq,
+                     uint32_t ack, uint32_t dst, uint64_t now_us);
+static void conn_acked(struct ha_conn *, uint64_t now_us);
+static void conn_emit(struct ha_conn *, enum ha_conn_event, const void *,
+                      size_t);
+static void conn_dead(struct ha_conn *);
+static void conn_linger(struct ha_conn *, enum ha_conn_state, uint64_t us,
+                        uint64_t now_us);
+static void conn_established(struct ha_conn *, uint64_t now_us);
+static int conn_drop(struct ha_conn *, enum ha_conn_drop);
+static void conn_data_in(struct ha_conn *, const struct sfp_frame *);
+static void conn_start_resync(struct ha_conn *, uint32_t dst,
+                              uint64_t now_us);
+
+void
+ha_conn_init(struct ha_conn *c, const struct ha_conn_ops *ops, void *aux,
+             uint32_t local_flow, uint16_t local_obj, uint64_t now_us)
+{
+    memset(c, 0, sizeof *c);
+    c->state = HA_CONN_CLOSED;
+    c->ops = ops;
+    c->aux = aux;
+    c->local_flow = local_flow;
+    c->local_obj = local_obj;
+    c->rto_us = HA_RTO_INIT_US;
+    c->max_retries = HA_MAX_RETRIES;
+    c->deadline_us = UINT64_MAX;
+    c->created_us = now_us;
+}
+
+int
+ha_conn_connect(struct ha_conn *c, uint32_t remote_flow, uint16_t remote_obj,
+                uint64_t nonce, uint32_t iss, uint64_t now_us)
+{
+    if (!nonce || !sfp_objectid_is_valid(remote_obj)) {
+        return -EINVAL;
+    }
+    if (c->state != HA_CONN_CLOSED) {
+        return -EISCONN;
+    }
+    c->remote_flow = remote_flow;
+    c->remote_obj = remote_obj;
+    c->nonce = nonce;
+    c->active = true;
+    c->state = HA_CONN_SYN_SENT;
+    c->snd_nxt = iss + 1;
+    conn_arm(c, SFP_F_SYN, iss, 0, remote_flow, now_us);
+    return 0;
+}
+
+int
+ha_conn_accept(struct ha_conn *c, const struct sfp_frame *syn, uint32_t iss,
+               uint64_t now_us)
+{
+    uint8_t flags = syn->hdr.flags;
+
+    if ((flags != SFP_F_SYN && flags != SFP_F_RSYN) || !syn->hdr.nonce
+        || c->state != HA_CONN_CLOSED) {
+        return -EINVAL;
+    }
+    c->remote_flow = syn->src_flow;
+    c->remote_obj = syn->src_obj;
+    c->nonce = syn->hdr.nonce;
+    c->rcv_nxt = syn->hdr.seq + 1;
+    c->snd_nxt = iss + 1;
+    if (flags == SFP_F_SYN) {
+        c->state = HA_CONN_SYN_RCVD;
+        conn_arm(c, SFP_F_SYN | SFP_F_ACK, iss, c->rcv_nxt, c->remote_flow,
+                 now_us);
+    } else {
+        c->resumed = true;
+        c->state = HA_CONN_RSYN_RCVD;
+        conn_arm(c, SFP_F_RSYN | SFP_F_ACK, iss, c->rcv_nxt, c->remote_flow,
+                 now_us);
+    }
+    return 0;
+}
+
+int
+ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
+{
+    const struct sfp_hdr *h = &f->hdr;
+
+    if (h->nonce != c->nonce || !c->nonce) {
+        return conn_drop(c, HA_DROP_BAD_NONCE);
+    }
+    if (f->dst_obj != c->local_obj) {
+        return conn_drop(c, HA_DROP_STATE);
+    }
+    if (c->state == HA_CONN_FAILED) {
+        /* Everything but RST/FAIL is answered with FAIL. */
+        if (h->flags == SFP_F_RST) {
+            conn_dead(c);
+        } else if (h->flags != SFP_F_FAIL) {
+            conn_xmit(c, SFP_F_FAIL, c->snd_nxt, h->seq + 1, f->src_flow,
+                      NULL, 0);
+        }
+        return 0;
+    }
+
+    switch (h->flags) {
+    case SFP_F_RST:
+        if (c->state == HA_CONN_CLOSED) {
+            return conn_drop(c, HA_DROP_STATE);
+        }
+        if (c->state == HA_CONN_RSYN_SENT && f->src_flow == c->remote_flow
+            && sfp_flowid_is_unresolved(c->ctl_dst)) {
+            /* The failed instance forgot us: we are leaving it anyway. */
+            return conn_drop(c, HA_DROP_STATE);
+        }
+        if (!c->local_closed && c->state != HA_CONN_SYN_RCVD
+            && c->state != HA_CONN_RSYN_RCVD) {
+            conn_emit(c, HA_CEV_RESET, NULL, 0);
+        }
+        conn_dead(c);
+        return 0;
+
+    case SFP_F_FAIL:
+        if (c->state == HA_CONN_ESTABLISHED && c->active
+            && !c->local_closed) {
+            conn_start_resync(c, sfp_flowid_unresolved(
+                                  sfp_flowid_ss(c->remote_flow)), now_us);
+            return 0;
+        }
+        if (c->state == HA_CONN_RSYN_SENT) {
+            return 0;           /* Duplicate FAIL: resync under way. */
+        }
+        if (c->state == HA_CONN_CLOSED) {
+            return conn_drop(c, HA_DROP_STATE);
+        }
+        if (!c->local_closed) {
+            conn_emit(c, HA_CEV_RESET, NULL, 0);
+        }
+        conn_dead(c);
+        return 0;
+
+    case SFP_F_SYN:
+        /* A duplicate SYN: our SYN|ACK was lost or is still in flight. */
+        if (!c->active && h->seq + 1 == c->rcv_nxt
+            && f->src_flow == c->remote_flow) {
+            if (c->state == HA_CONN_SYN_RCVD) {
+                c->ctl_rexmitted = true;        /* Karn: ambiguous now. */
+                conn_xmit(c, c->ctl_flags, c->ctl_seq, c->ctl_ack,
+                          c->ctl_dst, NULL, 0);
+                return 0;
+            }
+            if (c->state == HA_CONN_ESTABLISHED) {
+                conn_xmit(c, SFP_F_SYN | SFP_F_ACK, c->snd_nxt - 1,
+                          c->rcv_nxt, c->remote_flow, NULL, 0);
+                return 0;
+            }
+        }
+        return conn_drop(c, HA_DROP_STATE);
+
+    case SFP_F_SYN | SFP_F_ACK:
+        if (c->state == HA_CONN_SYN_SENT) {
+            if (h->ack != c->ctl_seq + 1) {
+                return conn_drop(c, HA_DROP_BAD_ACK);
+            }
+            conn_acked(c, now_us);
+            c->remote_flow = f->src_flow;
+            c->rcv_nxt = h->seq + 1;
+            conn_xmit(c, SFP_F_ACK, c->snd_nxt, c->rcv_nxt, c->remote_flow,
+                      NULL, 0);
+            c->state = HA_CONN_ESTABLISHED;
+            conn_emit(c, HA_CEV_CONNECTED, NULL, 0);
+            return 0;
+        }
+        if (c->active && c->state == HA_CONN_ESTABLISHED
+            && f->src_flow == c->remote_flow && h->seq + 1 == c->rcv_nxt) {
+            /* Our ACK was lost: repeat it. */
+            conn_xmit(c, SFP_F_ACK, c->snd_nxt, c->rcv_nxt, c->remote_flow,
+                      NULL, 0);
+            return 0;
+        }
+        return conn_drop(c, HA_DROP_STATE);
+
+    case SFP_F_ACK:
+        if (c->state == HA_CONN_SYN_RCVD || c->state == HA_CONN_RSYN_RCVD) {
+            if (h->ack != c->ctl_seq + 1) {
+                return conn_drop(c, HA_DROP_BAD_ACK);
+            }
+            conn_acked(c, now_us);
+            conn_established(c, now_us);
+            return 0;
+        }
+        if (c->state == HA_CONN_CLOSED || c->state == HA_CONN_SYN_SENT) {
+            return conn_drop(c, HA_DROP_STATE);
+        }
+        return 0;               /* Duplicate ACK: harmless. */
+
+    case SFP_F_DATA:
+    case SFP_F_DATA | SFP_F_ACK:
+        switch (c->state) {
+        case HA_CONN_SYN_RCVD:
+        case HA_CONN_RSYN_RCVD:
+            /* The ACK was lost but data proves the peer is there. */
+            conn_acked(c, now_us);
+            c->ctl_rexmitted = true;
+            conn_established(c, now_us);
+            conn_data_in(c, f);
+            return 0;
+        case HA_CONN_ESTABLISHED:
+        case HA_CONN_FIN_WAIT:
+        case HA_CONN_RSYN_SENT:
+            if (c->peer_closed) {
+                return conn_drop(c, HA_DROP_STATE);
+            }
+            conn_data_in(c, f);
+            return 0;
+        default:
+            return conn_drop(c, HA_DROP_STATE);
+        }
+
+    case SFP_F_FIN:
+        switch (c->state) {
+        case HA_CONN_SYN_RCVD:
+        case HA_CONN_RSYN_RCVD:
+        case HA_CONN_ESTABLISHED:
+        case HA_CONN_FIN_WAIT:
+        case HA_CONN_RSYN_SENT:
+        case HA_CONN_TIME_WAIT:
+            conn_xmit(c, SFP_F_FIN | SFP_F_ACK, c->snd_nxt, h->seq + 1,
+                      f->src_flow, NULL, 0);
+            if (!c->peer_closed && c->state != HA_CONN_TIME_WAIT) {
+                c->peer_closed = true;
+                if (c->state == HA_CONN_SYN_RCVD
+                    || c->state == HA_CONN_RSYN_RCVD) {
+                    conn_acked(c, now_us);
+                    c->ctl_rexmitted = true;
+                    conn_established(c, now_us);
+                }
+                if (!c->local_closed) {
+                    conn_emit(c, HA_CEV_PEER_CLOSED, NULL, 0);
+                }
+            }
+            return 0;
+        default:
+            return conn_drop(c, HA_DROP_STATE);
+        }
+
+    case SFP_F_FIN | SFP_F_ACK:
+        if (c->state == HA_CONN_FIN_WAIT && c->ctl_flags == SFP_F_FIN) {
+            if (h->ack != c->ctl_seq + 1) {
+                return conn_drop(c, HA_DROP_BAD_ACK);
+            }
+            conn_acked(c, now_us);
+            conn_linger(c, HA_CONN_TIME_WAIT, HA_LINGER_US, now_us);
+            return 0;
+        }
+        if (c->state == HA_CONN_TIME_WAIT) {
+            return 0;
+        }
+        return conn_drop(c, HA_DROP_STATE);
+
+    case SFP_F_RSYN:
+        switch (c->state) {
+        case HA_CONN_RSYN_RCVD:
+            if (f->src_flow != c->remote_flow || h->seq + 1 != c->rcv_nxt) {
+                return conn_drop(c, HA_DROP_STATE);
+            }
+            c->ctl_rexmitted = true;
+            conn_xmit(c, c->ctl_flags, c->ctl_seq, c->ctl_ack, c->ctl_dst,
+                      NULL, 0);
+            return 0;
+        case HA_CONN_ESTABLISHED:
+        case HA_CONN_FIN_WAIT:
+        case HA_CONN_RSYN_SENT:
+            /* The peer moved (or repeats its RSYN): follow it. */
+            c->rcv_nxt = h->seq + 1;
+            if (f->src_flow != c->remote_flow) {
+                c->remote_flow = f->src_flow;
+                c->stats.resyncs++;
+                conn_emit(c, HA_CEV_PEER_MOVED, NULL, 0);
+            }
+            conn_xmit(c, SFP_F_RSYN | SFP_F_ACK, c->snd_nxt, h->seq + 1,
+                      c->remote_flow, NULL, 0);
+            return 0;
+        default:
+            return conn_drop(c, HA_DROP_STATE);
+        }
+
+    case SFP_F_RSYN | SFP_F_ACK:
+        if (c->state == HA_CONN_RSYN_SENT) {
+            if (h->ack != c->ctl_seq + 1) {
+                return conn_drop(c, HA_DROP_BAD_ACK);
+            }
+            conn_acked(c, now_us);
+            c->max_retries = HA_MAX_RETRIES;
+            c->state = HA_CONN_ESTABLISHED;
+            c->stats.resyncs++;
+            conn_xmit(c, SFP_F_ACK, c->snd_nxt, h->seq + 1, f->src_flow,
+                      NULL, 0);
+            if (f->src_flow != c->remote_flow) {
+                c->remote_flow = f->src_flow;
+                conn_emit(c, HA_CEV_PEER_MOVED, NULL, 0);
+            }
+            return 0;
+        }
+        if (c->state == HA_CONN_ESTABLISHED && f->src_flow == c->remote_flow) {
+            conn_xmit(c, SFP_F_ACK, c->snd_nxt, h->seq + 1, f->src_flow,
+                      NULL, 0);
+            return 0;
+        }
+        return conn_drop(c, HA_DROP_STATE);
+
+    default:
+        return conn_drop(c, HA_DROP_STATE);
+    }
+}
+
+int
+ha_conn_send(struct ha_conn *c, const void *data, size_t len,
+             uint64_t now_us)
+{
+    (void) now_us;
+    if (len > SFP_MAX_PAYLOAD) {
+        return -EMSGSIZE;
+    }
+    switch (c->state) {
+    case HA_CONN_ESTABLISHED:
+        if (c->local_closed) {
+            return -EPIPE;
+        }
+        break;
+    case HA_CONN_RSYN_SENT:
+        c->stats.tx_dropped++;
+        return -EAGAIN;
+    case HA_CONN_SYN_SENT:
+    case HA_CONN_SYN_RCVD:
+    case HA_CONN_RSYN_RCVD:
+    case HA_CONN_LISTEN:
+    case HA_CONN_CLOSED:
+        return -ENOTCONN;
+    default:
+        return -EPIPE;
+    }
+    /* seq = the first payload byte (docs/protocol.md 4). */
+    conn_xmit(c, SFP_F_DATA, c->snd_nxt, 0, c->remote_flow, data, len);
+    c->snd_nxt += (uint32_t) len;
+    c->stats.tx_packets++;
+    c->stats.tx_bytes += len;
+    return 0;
+}
+
+void
+ha_conn_close(struct ha_conn *c, bool fail, uint64_t now_us)
+{
+    if (c->local_closed) {
+        return;
+    }
+    c->local_closed = true;
+    switch (c->state) {
+    case HA_CONN_ESTABLISHED:
+    case HA_CONN_SYN_RCVD:
+    case HA_CONN_RSYN_RCVD:
+        if (fail) {
+            c->ctl_flags = 0;
+            conn_xmit(c, SFP_F_FAIL, c->snd_nxt, c->rcv_nxt, c->remote_flow,
+                      NULL, 0);
+            conn_linger(c, HA_CONN_FAILED, HA_FAIL_LINGER_US, now_us);
+        } else if (c->state == HA_CONN_ESTABLISHED) {
+            c->state = HA_CONN_FIN_WAIT;
+            conn_arm(c, SFP_F_FIN, c->snd_nxt, c->rcv_nxt, c->remote_flow,
+                     now_us);
+            c->snd_nxt++;
+        } else {
+            ha_conn_abort(c, now_us);
+        }
+        return;
+    case HA_CONN_RSYN_SENT:
+        ha_conn_abort(c, now_us);
+        return;
+    case HA_CONN_FIN_WAIT:
+    case HA_CONN_TIME_WAIT:
+    case HA_CONN_FAILED:
+        return;
+    default:
+        conn_dead(c);
+        return;
+    }
+}
+
+void
+ha_conn_abort(struct ha_conn *c, uint64_t now_us)
+{
+    (void) now_us;
+    c->local_closed = true;
+    switch (c->state) {
+    case HA_CONN_SYN_RCVD:
+    case HA_CONN_RSYN_RCVD:
+    case HA_CONN_ESTABLISHED:
+    case HA_CONN_FIN_WAIT:
+    case HA_CONN_RSYN_SENT:
+        if (!sfp_flowid_is_unresolved(c->remote_flow)) {
+            conn_xmit(c, SFP_F_RST, c->snd_nxt, c->rcv_nxt, c->remote_flow,
+                      NULL, 0);
+        }
+        break;
+    default:
+        break;
+    }
+    conn_dead(c);
+}
+
+void
+ha_conn_move(struct ha_conn *c, uint32_t new_flow, uint64_t now_us)
+{
+    uint32_t dst;
+
+    if (new_flow == c->local_flow) {
+        return;
+    }
+    c->local_flow = new_flow;
+    switch (c->state) {
+    case HA_CONN_ESTABLISHED:
+        dst = c->remote_flow;
+        break;
+    case HA_CONN_RSYN_SENT:
+        dst = c->ctl_dst;       /* Restart from the new flowID. */
+        break;
+    default:
+        /* Pending SYN/FIN retransmissions simply leave from the new
+         * flowID; lingering states need nothing. */
+        return;
+    }
+    conn_start_resync(c, dst, now_us);
+}
+
+void
+ha_conn_tick(struct ha_conn *c, uint64_t now_us)
+{
+    if (now_us < c->deadline_us) {
+        return;
+    }
+    if (c->state == HA_CONN_TIME_WAIT || c->state == HA_CONN_FAILED) {
+        conn_dead(c);
+        return;
+    }
+    if (!c->ctl_flags) {
+        c->deadline_us = UINT64_MAX;
+        return;
+    }
+    if (c->retries >= c->max_retries) {
+        if (!c->local_closed && c->state != HA_CONN_SYN_RCVD
+            && c->state != HA_CONN_RSYN_RCVD) {
+            conn_emit(c, HA_CEV_TIMEDOUT, NULL, 0);
+        }
+        conn_dead(c);
+        return;
+    }
+    c->retries++;
+    c->ctl_rexmitted = true;
+    c->stats.retransmits++;
+    c->rto_us = c->rto_us * 2 > HA_RTO_MAX_US ? HA_RTO_MAX_US : c->rto_us * 2;
+    conn_xmit(c, c->ctl_flags, c->ctl_seq, c->ctl_ack, c->ctl_dst, NULL, 0);
+    c->deadline_us = now_us + c->rto_us;
+}
+
+const char *
+ha_conn_state_name(enum ha_conn_state s)
+{
+    static const char *const names[HA_CONN_N_STATES] = {
+        [HA_CONN_CLOSED] = "CLOSED",
+        [HA_CONN_LISTEN] = "LISTEN",
+        [HA_CONN_SYN_SENT] = "SYN_SENT",
+        [HA_CONN_SYN_RCVD] = "SYN_RCVD",
+        [HA_CONN_ESTABLISHED] = "ESTABLISHED",
+        [HA_CONN_RSYN_SENT] = "RSYN_SENT",
+        [HA_CONN_RSYN_RCVD] = "RSYN_RCVD",
+        [HA_CONN_FIN_WAIT] = "FIN_WAIT",
+        [HA_CONN_TIME_WAIT] = "TIME_WAIT",
+        [HA_CONN_FAILED] = "FAILED",
+    };
+    return (unsigned) s < HA_CONN_N_STATES ? names[s] : "?";
+}
+
+const char *
+ha_conn_event_name(enum ha_conn_event ev)
+{
+    switch (ev) {
+    case HA_CEV_CONNECTED: return "CONNECTED";
+    case HA_CEV_ACCEPTED: return "ACCEPTED";
+    case HA_CEV_DATA: return "DATA";
+    case HA_CEV_PEER_MOVED: return "PEER_MOVED";
+    case HA_CEV_PEER_CLOSED: return "PEER_CLOSED";
+    case HA_CEV_RESET: return "RESET";
+    case HA_CEV_TIMEDOUT: return "TIMEDOUT";
+    case HA_CEV_DEAD: return "DEAD";
+    }
+    return "?";
+}
+
+/* ---- static functions ------------------------------------------------ */
+
+static void
+conn_xmit(struct ha_conn *c, uint8_t flags, uint32_t seq, uint32_t ack,
+          uint32_t dst, const void *payload, size_t len)
+{
+    struct sfp_frame f;
+
+    memset(&f, 0, sizeof f);
+    f.src_flow = c->local_flow;
+    f.dst_flow = dst;
+    f.src_obj = c->local_obj;
+    f.dst_obj = c->remote_obj;
+    f.hdr.version = SFP_VERSION;
+    f.hdr.flags = flags;
+    f.hdr.hlen = SFP_HDR_WORDS;
+    f.hdr.seq = seq;
+    f.hdr.ack = ack;
+    f.hdr.nonce = c->nonce;
+    f.payload = payload;
+    f.payload_len = len;
+    c->ops->output(c, &f, c->aux);
+}
+
+/* Sends control packet 'flags' and keeps it for retransmission. */
+static void
+conn_arm(struct ha_conn *c, uint8_t flags, uint32_t seq, uint32_t ack,
+         uint32_t dst, uint64_t now_us)
+{
+    c->ctl_flags = flags;
+    c->ctl_seq = seq;
+    c->ctl_ack = ack;
+    c->ctl_dst = dst;
+    c->ctl_first_us = now_us;
+    c->ctl_rexmitted = false;
+    c->retries = 0;
+    conn_xmit(c, flags, seq, ack, dst, NULL, 0);
+    c->deadline_us = now_us + c->rto_us;
+}
+
+/* The pending control packet was answered: take an RTT sample (RFC 6298,
+ * unless it was retransmitted) and stop the timer. */
+static void
+conn_acked(struct ha_conn *c, uint64_t now_us)
+{
+    if (c->ctl_flags && !c->ctl_rexmitted && now_us >= c->ctl_first_us) {
+        uint64_t r = now_us - c->ctl_first_us;
+        uint32_t rtt = r > HA_RTO_MAX_US ? HA_RTO_MAX_US : (uint32_t) r;
+        uint64_t rto;
+
+        if (!rtt) {
+            rtt = 1;
+        }
+        if (!c->srtt_us) {
+            c->srtt_us = rtt;
+            c->rttvar_us = rtt / 2;
+        } else {
+            uint32_t err = c->srtt_us > rtt ? c->srtt_us - rtt
+                                            : rtt - c->srtt_us;
+            c->rttvar_us = (3 * (uint64_t) c->rttvar_us + err) / 4;
+            c->srtt_us = (7 * (uint64_t) c->srtt_us + rtt) / 8;
+        }
+        rto = c->srtt_us + (4 * (uint64_t) c->rttvar_us > HA_RTO_GRAN_US
+                            ? 4 * (uint64_t) c->rttvar_us : HA_RTO_GRAN_US);
+        c->rto_us = rto < HA_RTO_MIN_US ? HA_RTO_MIN_US
+                    : rto > HA_RTO_MAX_US ? HA_RTO_MAX_US : (uint32_t) rto;
+    } else if (c->ctl_flags && c->srtt_us) {
+        /* Backed off without a sample: return to the estimate. */
+        uint64_t rto = c->srtt_us + 4 * (uint64_t) c->rttvar_us;
+        c->rto_us = rto < HA_RTO_MIN_US ? HA_RTO_MIN_US
+                    : rto > HA_RTO_MAX_US ? HA_RTO_MAX_US : (uint32_t) rto;
+    }
+    c->ctl_flags = 0;
+    c->retries = 0;
+    c->deadline_us = UINT64_MAX;
+}
+
+static void
+conn_emit(struct ha_conn *c, enum ha_conn_event ev, const void *data,
+          size_t len)
+{
+    c->ops->event(c, ev, data, len, c->aux);
+}
+
+static void
+conn_dead(struct ha_conn *c)
+{
+    c->state = HA_CONN_CLOSED;
+    c->ctl_flags = 0;
+    c->deadline_us = UINT64_MAX;
+    conn_emit(c, HA_CEV_DEAD, NULL, 0);
+}
+
+static void
+conn_linger(struct ha_conn *c, enum ha_conn_state state, uint64_t us,
+            uint64_t now_us)
+{
+    c->state = state;
+    c->deadline_us = now_us + us;
+}
+
+static void
+conn_established(struct ha_conn *c, uint64_t now_us)
+{
+    (void) now_us;
+    if (c->state == HA_CONN_RSYN_RCVD) {
+        c->stats.resyncs++;
+    }
+    c->state = HA_CONN_ESTABLISHED;
+    conn_emit(c, HA_CEV_ACCEPTED, NULL, 0);
+}
+
+static int
+conn_drop(struct ha_conn *c, enum ha_conn_drop why)
+{
+    c->stats.drops[why]++;
+    return (int) why + 1;
+}
+
+static void
+conn_data_in(struct ha_conn *c, const struct sfp_frame *f)
+{
+    int32_t gap = (int32_t) (f->hdr.seq - c->rcv_nxt);
+
+    /* Bytes skipped (lost or reordered datagrams); data is delivered
+     * anyway: bound flows carry datagrams, not a byte stream. */
+    if (gap > 0) {
+        c->stats.rx_gaps += (uint32_t) gap;
+    }
+    if (gap >= 0) {
+        c->rcv_nxt = f->hdr.seq + (uint32_t) f->payload_len;
+    }
+    c->stats.rx_packets++;
+    c->stats.rx_bytes += f->payload_len;
+    conn_emit(c, HA_CEV_DATA, f->payload, f->payload_len);
+}
+
+/* RSYN to 'dst': the unresolved objectID after FAIL, or the peer's flowID
+ * after we moved. */
+static void
+conn_start_resync(struct ha_conn *c, uint32_t dst, uint64_t now_us)
+{
+    c->state = HA_CONN_RSYN_SENT;
+    c->max_retries = HA_RSYN_MAX_RETRIES;
+    conn_arm(c, SFP_F_RSYN, c->snd_nxt, c->rcv_nxt, dst, now_us);
+    c->snd_nxt++;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libsf: SCAFFOLD sockets with the shape of BSD sockets.
+ *
+ *     #include <sf/socket.h>      link: libscaffold-libsf.a
+ *
+ * An sf socket names a peer by objectID (the service) and, once bound, by
+ * flowID (the instance).  A client connects to an objectID; the network
+ * picks an instance; the connection survives the instance failing
+ * (failover, see SF_SEND_FAIL) and either end moving (mobility): the
+ * application only sees an outage.
+ *
+ * The calls talk to the host's scaffold-hostagent over an abstract Unix
+ * socket private to the network namespace.  Every descriptor they return is
+ * a real file descriptor (the IPC connection itself): poll, epoll and libuv
+ * work on it.  It is readable when recv_sf() has a datagram, accept_sf() a
+ * connection, or the agent a notification for the socket (a recv_sf() that
+ * consumes only a notification fails with EAGAIN on a non-blocking socket
+ * and keeps waiting on a blocking one).  Non-blocking mode is O_NONBLOCK on
+ * the descriptor (fcntl) or SOCK_NONBLOCK in socket_sf().  A non-blocking
+ * connect_sf() fails with EINPROGRESS; wait for POLLIN, then read the result
+ * with getsockopt_sf(SO_ERROR) (or call connect_sf() again).
+ *
+ * Semantics: SOCK_STREAM sockets are bound flows carrying datagrams
+ * (message boundaries are kept; data is not retransmitted or reordered by
+ * the stack, like UDP: applications that need reliability add it, as
+ * sf-tftp does).  SOCK_DGRAM sockets send unbound datagrams, each resolved
+ * on its own.
+ *
+ * Errors: every call returns -1 and sets errno like its BSD counterpart;
+ * the errno values each can set are listed below.  Common to all calls
+ * taking a descriptor: EBADF (not an sf socket), ENOTSOCK.  Calls that talk
+ * to the agent may also fail with ECONNREFUSED/ENOENT (no agent) or EPIPE
+ * (the agent went away).
+ *
+ * Thread safety: every call may be made from any thread.  Requests on one
+ * socket are serialised; send_sf/recv_sf from several threads each get
+ * whole datagrams.
+ */
+#ifndef SF_SOCKET_H
+#define SF_SOCKET_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Address family of struct sockaddr_sf (never given to the kernel). */
+#define AF_SCAFFOLD 0x5346
+
+/* A SCAFFOLD address.  Host byte order (unlike sockaddr_in): an objectID
+ * (the service) and a flowID ss.host.sock (the instance / connection end).
+ * flowID 0 means "unresolved in my domain" for connect_sf/sendto_sf and
+ * "any: my host, a new sockID" for bind_sf. */
+struct sockaddr_sf {
+    sa_family_t sf_family;      /* AF_SCAFFOLD. */
+    uint16_t sf_objectid;       /* objectID; 0 = none. */
+    uint32_t sf_flowid;         /* flowID; see above. */
+};
+
+/* close_sf() flags. */
+#define SF_SEND_FAIL 0x1        /* Fail over: the peer resyncs with another
+                                 * instance of the object instead of seeing
+                                 * the connection close. */
+
+/* accept_sf() sets this in *flags of accept2_sf() for a connection that
+ * was resumed here after failing over from another instance. */
+#define SF_ACCEPT_RESUMED 0x1
+
+/* socket_sf: a new sf socket.  'domain' AF_SCAFFOLD; 'type' SOCK_STREAM
+ * (bound flows) or SOCK_DGRAM (unbound datagrams), optionally ORed with
+ * SOCK_NONBLOCK and SOCK_CLOEXEC; 'protocol' 0.  Returns the descriptor.
+ * Errors: EAFNOSUPPORT, EINVAL (type), EPROTONOSUPPORT, EMFILE/ENFILE,
+ * ENOMEM, ECONNREFUSED (no agent in this network namespace). */
+int socket_sf(int domain, int type, int protocol);
+
+/* bind_sf: binds to objectID addr->sf_objectid (which a SOCK_STREAM socket
+ * then serves with listen_sf, or at which a SOCK_DGRAM socket receives).
+ * sf_flowid 0 or this host's ss.host.0 lets the agent keep the socket's
+ * sockID; ss.host.SOCK asks for sockID SOCK.  Errors: EINVAL (already
+ * bound, objectID 0, 'len' too small), EAFNOSUPPORT, EADDRINUSE,
+ * EADDRNOTAVAIL (flowID not of this host). */
+int bind_sf(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* listen_sf: a bound SOCK_STREAM socket accepts connections to its
+ * objectID; 'backlog' bounds the half-open ones.  Errors: EINVAL (not
+ * bound), EOPNOTSUPP (SOCK_DGRAM), EADDRINUSE (objectID served by another
+ * listener on this host). */
+int listen_sf(int fd, int backlog);
+
+/* accept_sf: the next connection of a listening socket; its peer address
+ * into 'addr' if not NULL ('*len' in/out as for accept()).  The new
+ * descriptor is blocking and close-on-exec.  Errors: EINVAL (not
+ * listening), EAGAIN (non-blocking or SO_RCVTIMEO expired, none pending),
+ * EMFILE, EINTR. */
+int accept_sf(int fd, struct sockaddr *addr, socklen_t *len);
+/* accept2_sf: accept_sf() that also reports SF_ACCEPT_RESUMED in '*flags'
+ * (may be NULL). */
+int accept2_sf(int fd, struct sockaddr *addr, socklen_t *len, int *flags);
+
+/* connect_sf: opens a bound flow to objectID addr->sf_objectid (sf_flowid 0:
+ * resolved by the network).  Errors: EINPROGRESS (non-blocking: wait for
+ * POLLIN), EALREADY, EISCONN, ETIMEDOUT (no answer), ECONNREFUSED (no
+ * instance serves the objectID), ECONNRESET, EINVAL, EAFNOSUPPORT,
+ * EOPNOTSUPP (SOCK_DGRAM). */
+int connect_sf(int fd, const struct sockaddr *addr, socklen_t len);
+
+/* send_sf: one datagram on a connected socket ('flags': MSG_DONTWAIT).
+ * Returns 'len'.  Errors: ENOTCONN, EPIPE (closed), ECONNRESET, EMSGSIZE
+ * (over 65507 bytes; the link MTU is the practical bound), EAGAIN,
+ * EDESTADDRREQ (SOCK_DGRAM: use sendto_sf). */
+ssize_t send_sf(int fd, const void *buf, size_t len, int flags);
+
+/* recv_sf: one datagram; a longer one is truncated to 'len' (MSG_TRUNC in
+ * 'flags' returns its real length).  Returns 0 when the peer closed.
+ * 'flags': MSG_DONTWAIT, MSG_TRUNC.  Errors: EAGAIN (non-blocking or
+ * SO_RCVTIMEO expired), ECONNRESET, ETIMEDOUT (connection lost), ENOTCONN,
+ * EINTR. */
+ssize_t recv_sf(int fd, void *buf, size_t len, int flags);
+
+/* sendto_sf: send_sf() to 'addr' on a SOCK_DGRAM socket (on a connected
+ * socket 'addr' must be NULL).  Errors: those of send_sf, EINVAL,
+ * EAFNOSUPPORT, EISCONN. */
+ssize_t sendto_sf(int fd, const void *buf, size_t len, int flags,
+                  const struct sockaddr *addr, socklen_t alen);
+
+/* recvfrom_sf: recv_sf() that also reports the source (the peer on a
+ * connection). */
+ssize_t recvfrom_sf(int fd, void *buf, size_t len, int flags,
+                    struct sockaddr *addr, socklen_t *alen);
+
+/* close_sf: closes the socket.  'flags' 0: an orderly close (the peer's
+ * recv_sf returns 0); SF_SEND_FAIL: the peer fails over to another
+ * instance of the object.  The descriptor is released in every case.
+ * Errors: EBADF, EINVAL (unknown flags; the socket is still closed). */
+int close_sf(int fd, int flags);
+
+/* getsockname_sf / getpeername_sf: this end's / the peer's address (the
+ * peer's flowID changes after a failover or a move).  Errors: EINVAL
+ * ('*len' negative), ENOTCONN (getpeername_sf on an unconnected socket). */
+int getsockname_sf(int fd, struct sockaddr *addr, socklen_t *len);
+int getpeername_sf(int fd, struct sockaddr *addr, socklen_t *len);
+
+/* setsockopt_sf / getsockopt_sf: SOL_SOCKET options SO_RCVTIMEO and
+ * SO_SNDTIMEO (struct timeval; recv_sf/send_sf/accept_sf/connect_sf then
+ * fail with EAGAIN, connect_sf with ETIMEDOUT), SO_RCVBUF, SO_SNDBUF;
+ * getsockopt_sf also SO_ERROR (pending error, cleared by reading) and
+ * SO_TYPE.  Errors: ENOPROTOOPT, EINVAL, EFAULT. */
+int setsockopt_sf(int fd, int level, int name, const void *val,
+                  socklen_t len);
+int getsockopt_sf(int fd, int level, int name, void *val, socklen_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SF_SOCKET_H */
