@@ -16,8 +16,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 kinds=${*:-unit fuzz system}
 fuzz_seconds=${FUZZ_SECONDS:-20}
-logdir=$top/build/test-logs
-rm -rf "$logdir"
+# Per-test log files are overwritten, never the folder removed: another run
+# (of other kinds, or by another developer) may be writing there too.
+logdir=${SF_LOGDIR:-$top/build/test-logs}
 mkdir -p "$logdir"
 passed=0
 failed=0
@@ -86,6 +87,7 @@ run_system() {
         echo "system   $name ..."
         timeout --kill-after=10 "${SYSTEM_TIMEOUT:-600}" bash "$t" > "$out" 2>&1
         rc=$?
+        touch "$out"
         p=$(grep -c '^ok - ' "$out")
         f=$(grep -c '^not ok - ' "$out")
         if [ "$rc" -eq 77 ]; then
