@@ -26,6 +26,10 @@ static void agent_join_output(const struct sfp_frame *, const uint8_t eth[6],
                               void *aux);
 static void agent_joined(uint32_t prefix, const uint8_t gw_mac[6],
                          bool moved, void *aux);
+static void agent_bound(uint16_t obj, uint16_t sock, bool bind, int error,
+                        void *aux);
+static void agent_event(struct ha_conn *, enum ha_conn_event,
+                        const void *data, size_t len, void *aux);
 
 struct status_buf {
     char *buf;
@@ -41,14 +45,18 @@ ha_agent_init(struct ha_agent *a, uv_loop_t *loop)
     memset(a, 0, sizeof *a);
     a->loop = loop;
     a->net.fd = -1;
+    a->net.cfg_block_kib = HA_RX_RING_BLOCK_KIB;
+    a->net.cfg_blocks = HA_RX_RING_BLOCKS;
+    a->net.cfg_tov_ms = HA_RX_RING_TOV_MS;
     a->ipc_fd = -1;
     strcpy(a->ipc_name, "scaffold-hostagent");
     a->stack_ops.output = agent_output;
-    a->stack_ops.event = ha_ipc_event;
+    a->stack_ops.event = agent_event;
     a->stack_ops.random = agent_random;
     a->join_ops.output = agent_join_output;
     a->join_ops.joined = agent_joined;
     a->join_ops.random = agent_random;
+    a->join_ops.bound = agent_bound;
     a->ip_id = (uint16_t) agent_random(a);
     return 0;
 }
@@ -133,6 +141,7 @@ ha_agent_destroy(struct ha_agent *a)
     ha_stack_destroy(a->stack);
     a->stack = NULL;
     free(a->net.tx_buf);
+    free(a->net.tx_len);
     free(a->net.rx_buf);
     free(a->ipc_buf);
 }
@@ -154,6 +163,22 @@ ha_agent_set_address(struct ha_agent *a, uint32_t prefix,
         ha_stack_set_prefix(a->stack, a->prefix, ha_agent_now(a));
         ha_ipc_local_changed(a);
         ha_agent_after(a);
+    }
+}
+
+void
+ha_agent_listening(struct ha_agent *a, const struct ha_conn *c)
+{
+    int error;
+
+    if (!a->controller_mode) {
+        return;
+    }
+    error = ha_join_bind(&a->join, c->local_obj,
+                         sfp_flowid_sock(c->local_flow), ha_agent_now(a));
+    if (error) {
+        ha_log(a, HA_LOG_WARN, "bind object %u sock %u: %s", c->local_obj,
+               sfp_flowid_sock(c->local_flow), strerror(-error));
     }
 }
 
@@ -203,7 +228,9 @@ ha_agent_status(struct ha_agent *a, char *buf, size_t size)
         const struct ha_join_stats *js = &a->join.stats;
 
         sb_printf(&sb, "join state=%s epoch=%llu tx=%llu replies=%llu "
-                  "errors=%llu bad=%llu joins=%llu moves=%llu\n",
+                  "errors=%llu bad=%llu joins=%llu moves=%llu\n"
+                  "binds bound=%d pending=%d tx_bind=%llu tx_unbind=%llu "
+                  "ok=%llu failed=%llu unsupported=%llu\n",
                   ha_join_state_name(a->join.state),
                   (unsigned long long) a->join.epoch,
                   (unsigned long long) js->tx_requests,
@@ -211,7 +238,13 @@ ha_agent_status(struct ha_agent *a, char *buf, size_t size)
                   (unsigned long long) js->rx_errors,
                   (unsigned long long) js->rx_bad,
                   (unsigned long long) js->joins,
-                  (unsigned long long) js->moves);
+                  (unsigned long long) js->moves,
+                  ha_join_n_bound(&a->join), ha_join_n_pending(&a->join),
+                  (unsigned long long) js->tx_binds,
+                  (unsigned long long) js->tx_unbinds,
+                  (unsigned long long) js->bind_ok,
+                  (unsigned long long) js->bind_failed,
+                  (unsigned long long) js->bind_unsupported);
     }
     sb_printf(&sb, "frames rx=%llu rx_bad=%llu rx_not_mine=%llu "
               "rx_unknown=%llu rx_no_listener=%llu rx_dropped=%llu "
@@ -225,6 +258,18 @@ ha_agent_status(struct ha_agent *a, char *buf, size_t size)
               (unsigned long long) a->stats.tx_frames,
               (unsigned long long) ss->tx_rst,
               (unsigned long long) a->stats.tx_errors);
+    {
+        char line[128];
+
+        ha_netio_status(a, line, sizeof line);
+        sb_printf(&sb, "%s rx_blocks=%llu rx_kernel_drops=%llu "
+                  "tx_queued=%u tx_queue_drops=%llu tx_waits=%llu\n", line,
+                  (unsigned long long) a->stats.rx_blocks,
+                  (unsigned long long) a->stats.rx_kernel_drops,
+                  a->net.tx_count,
+                  (unsigned long long) a->stats.tx_queue_drops,
+                  (unsigned long long) a->stats.tx_waits);
+    }
     for (i = 1; i < SFP_N_ERRORS; i++) {
         if (a->stats.rx_bad[i]) {
             sb_printf(&sb, "frames bad %s=%llu\n", sfp_error_name(i),
@@ -377,6 +422,48 @@ agent_joined(uint32_t prefix, const uint8_t gw_mac[6], bool moved, void *aux)
     ha_log(a, HA_LOG_INFO, "joined: prefix %s%s", sfp_flowid_format(prefix, p),
            moved ? " (moved: resyncing connections)" : "");
     ha_agent_set_address(a, prefix, gw_mac);
+}
+
+/* The controller answered a bind or unbind.  A controller that does not
+ * handle bind yet (UNSUPPORTED) is logged once per agent: the host keeps
+ * serving its listeners to peers that reach it directly. */
+static void
+agent_bound(uint16_t obj, uint16_t sock, bool bind, int error, void *aux)
+{
+    struct ha_agent *a = aux;
+    char p[SFP_FLOWID_STRLEN];
+
+    sfp_flowid_format(a->prefix | sock, p);
+    if (!error) {
+        ha_log(a, HA_LOG_DBG, "%s object %u at %s: done",
+               bind ? "bind" : "unbind", obj, p);
+    } else if (error == -EOPNOTSUPP) {
+        if (!a->bind_unsupported_logged) {
+            a->bind_unsupported_logged = true;
+            ha_log(a, HA_LOG_WARN, "controller does not support bind "
+                   "(object %u at %s): serving without it", obj, p);
+        }
+    } else {
+        ha_log(a, HA_LOG_WARN, "%s object %u at %s: refused: %s",
+               bind ? "bind" : "unbind", obj, p, strerror(-error));
+    }
+}
+
+/* Stack events: a listener's death unbinds it, then everything goes to
+ * the IPC side. */
+static void
+agent_event(struct ha_conn *c, enum ha_conn_event ev, const void *data,
+            size_t len, void *aux)
+{
+    struct ha_agent *a = aux;
+
+    if (ev == HA_CEV_DEAD && c->state == HA_CONN_LISTEN
+        && a->controller_mode && !a->stopping) {
+        (void) ha_join_unbind(&a->join, c->local_obj,
+                              sfp_flowid_sock(c->local_flow),
+                              ha_agent_now(a));
+    }
+    ha_ipc_event(c, ev, data, len, aux);
 }
 
 static uint64_t

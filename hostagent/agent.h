@@ -37,9 +37,15 @@
 #include "proto/sfp.h"
 
 #define HA_MAX_STATIC 64
-#define HA_TX_BATCH 64
-#define HA_RX_BATCH 64
+#define HA_TX_BATCH 64             /* Frames per sendmmsg(). */
+#define HA_TX_QUEUE 1024           /* Frames queued for the kernel. */
+#define HA_TX_HIGH_WATER 768       /* Pause IPC reads above... */
+#define HA_TX_LOW_WATER 256        /* ...resume below. */
+#define HA_RX_BATCH 64             /* recvmmsg() fallback batch. */
 #define HA_FRAME_SIZE 2048
+#define HA_RX_RING_BLOCK_KIB 256   /* TPACKET_V3 ring defaults: 16 blocks */
+#define HA_RX_RING_BLOCKS 16       /* of 256 KiB (4 MiB), blocks handed */
+#define HA_RX_RING_TOV_MS 1        /* over at most 1 ms after a frame. */
 
 struct ha_client;
 struct mnl_socket;
@@ -74,17 +80,30 @@ struct ha_agent_stats {
     uint64_t rx_control;        /* Control datagrams (objectID 1). */
     uint64_t rx_control_ignored;        /* ...not for us / static mode. */
     uint64_t link_changes;      /* Link up/down transitions seen. */
+    uint64_t rx_blocks;         /* Ring blocks walked. */
+    uint64_t rx_kernel_drops;   /* Frames the kernel dropped: ring full. */
+    uint64_t tx_queue_drops;    /* Frames dropped: transmit queue full. */
+    uint64_t tx_waits;          /* Times the kernel said EAGAIN. */
 };
 
 struct ha_netio {
     int fd;                     /* AF_PACKET socket, -1 if closed. */
     int ifindex;
     uv_poll_t poll;
-    /* Transmit batch. */
+    int poll_events;            /* UV_READABLE, | UV_WRITABLE. */
+    /* Configuration (--rx-ring); cfg_block_kib 0: recvmmsg. */
+    unsigned int cfg_block_kib, cfg_blocks, cfg_tov_ms;
+    /* Receive ring (TPACKET_V3), NULL when reading with recvmmsg. */
+    uint8_t *ring;
+    size_t ring_len;
+    unsigned int block_size, block_nr;
+    unsigned int block_idx;     /* Next block to look at. */
+    /* Transmit queue: tx_count frames from tx_head, circular. */
     uint8_t (*tx_buf)[HA_FRAME_SIZE];
-    size_t tx_len[HA_TX_BATCH];
-    unsigned int n_tx;
-    /* Receive batch. */
+    uint16_t *tx_len;
+    unsigned int tx_head, tx_count;
+    bool tx_blocked;            /* EAGAIN: waiting for writability. */
+    /* Receive batch (recvmmsg fallback). */
     uint8_t (*rx_buf)[HA_FRAME_SIZE];
 };
 
@@ -116,6 +135,8 @@ struct ha_agent {
     struct mnl_socket *nl;      /* rtnetlink link events. */
     uv_poll_t nl_poll;
     bool link_up;
+    bool bind_unsupported_logged;       /* Logged once per agent. */
+    bool ipc_paused;            /* IPC reads paused: transmit backlog. */
 
     struct ha_netio net;
     uint16_t ip_id;
@@ -138,6 +159,8 @@ void ha_agent_destroy(struct ha_agent *);
 uint64_t ha_agent_now(const struct ha_agent *);
 void ha_agent_set_address(struct ha_agent *, uint32_t prefix,
                           const uint8_t gw_mac[6]);
+/* Listener 'c' is open (controller mode: bind it with the controller). */
+void ha_agent_listening(struct ha_agent *, const struct ha_conn *c);
 /* After every callback that may have touched the stack: flush transmitted
  * frames and re-arm the timer. */
 void ha_agent_after(struct ha_agent *);
@@ -149,11 +172,16 @@ void ha_log(const struct ha_agent *, int level, const char *fmt, ...)
 enum { HA_LOG_ERR, HA_LOG_WARN, HA_LOG_INFO, HA_LOG_DBG };
 
 /* netio.c */
+/* Parses --rx-ring KIB[:BLOCKS[:TOV_MS]] (KIB 0: recvmmsg).  Returns 0 or
+ * -EINVAL. */
+int ha_netio_config(struct ha_agent *, const char *spec);
 int ha_netio_open(struct ha_agent *);
 void ha_netio_close(struct ha_agent *);
 /* Queues 'f' (Ethernet addresses and all) for transmission. */
 void ha_netio_send(struct ha_agent *, const struct sfp_frame *f);
 void ha_netio_flush(struct ha_agent *);
+/* One line (no newline) describing the receive path. */
+size_t ha_netio_status(const struct ha_agent *, char *buf, size_t size);
 
 /* link.c */
 int ha_link_open(struct ha_agent *);
@@ -170,6 +198,9 @@ void ha_ipc_event(struct ha_conn *, enum ha_conn_event, const void *data,
 pid_t ha_ipc_owner_pid(const struct ha_conn *);
 /* IPC connections that are sf sockets (status sessions not counted). */
 int ha_ipc_n_clients(const struct ha_agent *);
+/* Stops (true) or resumes reading applications' messages: backpressure
+ * while the interface's transmit queue is backed up. */
+void ha_ipc_pause(struct ha_agent *, bool paused);
 /* Tells every application its sockets' new local addresses (after the
  * host prefix changed). */
 void ha_ipc_local_changed(struct ha_agent *);

@@ -223,6 +223,20 @@ ha_ipc_n_clients(const struct ha_agent *a)
 }
 
 void
+ha_ipc_pause(struct ha_agent *a, bool paused)
+{
+    struct ha_client *cl;
+
+    if (a->ipc_paused == paused) {
+        return;
+    }
+    a->ipc_paused = paused;
+    for (cl = a->clients; cl; cl = cl->next) {
+        client_update_poll(cl);
+    }
+}
+
+void
 ha_ipc_local_changed(struct ha_agent *a)
 {
     struct ha_client *cl, *next;
@@ -297,7 +311,8 @@ client_new(struct ha_agent *a, int fd)
         return NULL;
     }
     cl->poll.data = cl;
-    uv_poll_start(&cl->poll, UV_READABLE, client_cb);
+    uv_poll_start(&cl->poll, a->ipc_paused ? UV_DISCONNECT : UV_READABLE,
+                  client_cb);
     cl->next = a->clients;
     if (a->clients) {
         a->clients->prev = cl;
@@ -368,7 +383,11 @@ client_cb(uv_poll_t *p, int status, int events)
         client_flush(cl);
     }
     if (events & (UV_READABLE | UV_DISCONNECT)) {
-        for (i = 0; i < HA_IPC_READS_PER_WAKEUP && !cl->dead; i++) {
+        /* Stop as soon as the interface's transmit queue pushes back
+         * (ha_ipc_pause): the rest waits in the socket.  A client that
+         * hung up is read to its end anyway, so that it gets closed. */
+        for (i = 0; i < HA_IPC_READS_PER_WAKEUP && !cl->dead
+             && (!a->ipc_paused || (events & UV_DISCONNECT)); i++) {
             ssize_t r = recv(cl->fd, a->ipc_buf, SF_IPC_MAX_MSG,
                              MSG_DONTWAIT);
 
@@ -474,6 +493,9 @@ client_message(struct ha_client *cl, const uint8_t *buf, size_t len)
             return;
         case SF_IPC_LISTEN:
             error = c ? ha_stack_listen(a->stack, c, m.arg) : -ENOTCONN;
+            if (!error) {
+                ha_agent_listening(a, c);
+            }
             client_reply(cl, -error, NULL, 0);
             return;
         case SF_IPC_CONNECT:
@@ -675,8 +697,10 @@ static void
 client_update_poll(struct ha_client *cl)
 {
     if (!cl->dead) {
-        uv_poll_start(&cl->poll, UV_READABLE | UV_DISCONNECT
-                      | (cl->q_len ? UV_WRITABLE : 0), client_cb);
+        uv_poll_start(&cl->poll,
+                      (cl->agent->ipc_paused ? 0 : UV_READABLE)
+                      | UV_DISCONNECT | (cl->q_len ? UV_WRITABLE : 0),
+                      client_cb);
     }
 }
 

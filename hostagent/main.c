@@ -36,6 +36,7 @@ main(int argc, char *argv[])
         { "ipc-name", required_argument, NULL, 'n' },
         { "status", no_argument, NULL, 'S' },
         { "move", required_argument, NULL, 'M' },
+        { "rx-ring", required_argument, NULL, 'R' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -49,7 +50,8 @@ main(int argc, char *argv[])
     int c, error;
 
     ha_agent_init(a, uv_default_loop());
-    while ((c = getopt_long(argc, argv, "i:p:g:s:n:vhV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "i:p:g:s:n:R:vhV", opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'i':
             if (strlen(optarg) >= sizeof a->ifname) {
@@ -103,6 +105,15 @@ main(int argc, char *argv[])
                 return 2;
             }
             move = true;
+            break;
+        case 'R':
+            if (ha_netio_config(a, optarg)) {
+                fprintf(stderr, "%s: --rx-ring %s: expected KIB[:BLOCKS"
+                        "[:TOV_MS]], KIB a multiple of the page size in "
+                        "KiB (0: no ring), BLOCKS 2..4096, at most 256 MiB "
+                        "in all, TOV_MS 1..1000\n", argv[0], optarg);
+                return 2;
+            }
             break;
         case 'v':
             a->verbose++;
@@ -192,6 +203,11 @@ usage(FILE *f, const char *prog)
 "  -n, --ipc-name NAME          abstract socket name (default\n"
 "                               scaffold-hostagent; libsf reads\n"
 "                               $SCAFFOLD_AGENT)\n"
+"  -R, --rx-ring KIB[:BLOCKS[:TOV_MS]]\n"
+"                               receive ring (TPACKET_V3): BLOCKS blocks of\n"
+"                               KIB KiB, each handed over when full or\n"
+"                               TOV_MS after its first frame (default\n"
+"                               256:16:1, 4 MiB); 0: recvmmsg, no ring\n"
 "  -v, --verbose                more logging (twice: every frame)\n"
 "\n"
 "  --status                     ask the running agent for its sockets and\n"

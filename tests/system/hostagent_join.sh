@@ -12,7 +12,10 @@
 #   - a connect before any join fails with ENETUNREACH (checked first);
 #   - the link goes down and up: the agent joins again with its previous
 #     address and takes the new one (10.8, counted as a move);
-#   - keepalives flow.
+#   - keepalives flow;
+#   - a listener is bound with the controller (BindRequest LISTEN|REPLACE,
+#     answered with a Reply), bound again after the move, and unbound
+#     when its application dies.
 . "$(dirname "$0")/lib.sh"
 sf_init hostagent_join
 
@@ -131,6 +134,13 @@ while True:
         reply = field(1, 1) + field(16, field(1, ka.get(1, 0)) + field(2, 1)
                                     + field(3, 30))
         print('keepalive', flush=True)
+    elif 12 in env or 13 in env:  # BindRequest / UnbindRequest
+        rq = parse(env[12] if 12 in env else env[13])
+        host = hosts.get(smac, 0)
+        reply = field(1, 1) + field(16, field(1, rq.get(1, 0)) + field(2, 1))
+        print('%s %d %d flags %d' % ('bind' if 12 in env else 'unbind',
+                                     rq.get(2, 0), rq.get(3, 0),
+                                     rq.get(4, 0)), flush=True)
     else:
         continue
     s.send(frame(smac, SS << 24 | 255 << 16, SS << 24 | host << 16, reply))
@@ -170,6 +180,10 @@ check "keepalives answered" sf_wait 5 grep -q '^keepalive' "$SF_TMP/ctl.log"
 start_bg pidS "$nsA" "$SF_TMP/server.log" "$SFCAT" --listen 80
 sf_wait 5 grep -q '^listening 10.7.' "$SF_TMP/server.log"
 check "listener bound under the joined prefix" grep -q '^listening 10.7.' "$SF_TMP/server.log"
+binds() { statusA | grep -q "^binds bound=$1 pending=0 "; }
+check "controller got BindRequest for object 80 (LISTEN|REPLACE)" \
+    sf_wait 5 grep -q '^bind 80 [0-9]* flags 3$' "$SF_TMP/ctl.log"
+check "bind answered: status binds bound=1 pending=0" sf_wait 5 binds 1
 
 ip -n "$nsA" link set "$ifA" down
 link_down() { statusA | grep -q 'link=down' && statusA | grep -q '^join state=IDLE'; }
@@ -181,8 +195,15 @@ check "the controller saw a join with the previous address" \
     grep -q '^join move -> 10.8' "$SF_TMP/ctl.log"
 check "the listener moved with the host" \
     sh -c "nsenter --net=/run/netns/$nsA '$AGENT' --status | grep -q 'state=LISTEN local=10.8.[0-9]*:80 '"
+nbinds() { [ "$(grep -c '^bind 80 ' "$SF_TMP/ctl.log")" -ge "$1" ]; }
+check "listener bound again after the move" sf_wait 5 nbinds 2
+check "re-bind answered (bound=1)" sf_wait 5 binds 1
+{ kill -9 "$pidS"; wait "$pidS"; } 2>/dev/null
+check "listener's application killed: UnbindRequest for object 80" \
+    sf_wait 5 grep -q '^unbind 80 ' "$SF_TMP/ctl.log"
+check "unbind answered: binds bound=0 pending=0" sf_wait 5 binds 0
 
-kill "$pidS" "$pidA"
+kill "$pidA"
 stopped() { ! kill -0 "$pidA" 2>/dev/null; }
 check "agent exits on SIGTERM" sf_wait 5 stopped
 if [ -n "${HA_VALGRIND:-}" ]; then

@@ -5,11 +5,12 @@
 # s1 (label, OpenFlow 1.3) - s2 (label, 1.3) - s3 (object router, 1.5);
 # h1 behind s1 port 5, h2 behind s2 port 6 (the controller_hostagent.sh
 # topology).  Both agents join in band; the controller installs prefix
-# routes and anti-spoofing rules.  The controller does not serve bind yet,
-# so the object router has no group for objectID 80: h1 resolves it with a
-# static entry (80=1.2.0: "whatever listens on 80 on host 1.2"), and its
-# SYN travels resolved through both label routers; everything after the
-# handshake is ordinary resolved traffic.
+# routes and anti-spoofing rules.  h2's agent binds its listener with the
+# controller (BindRequest; the controller records the instance), but the
+# object router may not have a group for objectID 80 yet: h1 resolves it
+# with a static entry (80=1.2.0: "whatever listens on 80 on host 1.2"),
+# and its SYN travels resolved through both label routers; everything
+# after the handshake is ordinary resolved traffic.
 #
 #   - connect, data both ways with content checked, orderly close;
 #   - an unpaced 1400-byte blast through the two label routers: what
@@ -82,12 +83,14 @@ ip netns exec "$NS1" "$AGENT" --iface "e1$SF_ID" --static-object 80=1.2.0 \
     >"$SF_TMP/agent1.log" 2>&1 &
 A1=$!
 sf_on_exit "kill $A1"
+st() { nsenter --net="/run/netns/$1" "$AGENT" --status; }
+joined() { st "$1" | grep -q "prefix=$2.0 mode=controller"; }
+# One after the other: the two JoinRequests reach the controller through
+# different switches, in no fixed order, and the first gets hostID 1.
+check "h1 joined as 1.1" sf_wait 10 joined "$NS1" 1.1
 ip netns exec "$NS2" "$AGENT" --iface "e2$SF_ID" >"$SF_TMP/agent2.log" 2>&1 &
 A2=$!
 sf_on_exit "kill $A2"
-st() { nsenter --net="/run/netns/$1" "$AGENT" --status; }
-joined() { st "$1" | grep -q "prefix=$2.0 mode=controller"; }
-check "h1 joined as 1.1" sf_wait 10 joined "$NS1" 1.1
 check "h2 joined as 1.2" sf_wait 10 joined "$NS2" 1.2
 flows() { sf_ovs_ofctl "$OVS" -O OpenFlow13 --no-stats dump-flows "$1"; }
 has_flow() { flows "$1" | grep -q -- "$2"; }
@@ -100,6 +103,9 @@ SP=$!
 sf_on_exit "kill $SP"
 sf_wait 5 grep -q '^listening 1.2.' "$SF_TMP/server.log" \
     || sf_die "server: $(cat "$SF_TMP/server.log")"
+binds() { st "$NS2" | grep -q "^binds bound=$1 pending=0 "; }
+check "h2's listener bound with the controller (status bound=1)" \
+    sf_wait 5 binds 1
 big=$(head -c 1050 /dev/urandom | base64 -w0 | head -c 1400)
 printf 'hello\nworld\n%s\n' "$big" >"$SF_TMP/in"
 nsenter --net="/run/netns/$NS1" "$SFCAT" 80 <"$SF_TMP/in" \
@@ -115,6 +121,8 @@ check "orderly close seen by the server" \
 # Throughput through the two label routers (the userspace datapath is the
 # bottleneck: ENVIRONMENT.md measured 55-62 kpps for kernel UDP here).
 kill "$SP"
+check "listener closed: unbound with the controller (bound=0)" \
+    sf_wait 5 binds 0
 nsenter --net="/run/netns/$NS2" "$SFCAT" --listen 80 \
     >"$SF_TMP/sink.log" 2>&1 &
 SP2=$!

@@ -15,6 +15,11 @@
 #include "proto/sfp.h"
 #include "tests/unit/harness.h"
 
+#define E_NOT_JOINED SCAFFOLD__CONTROL__ERROR_CODE__ERROR_CODE_NOT_JOINED
+#define E_UNSUPPORTED SCAFFOLD__CONTROL__ERROR_CODE__ERROR_CODE_UNSUPPORTED
+#define E_UNAVAILABLE SCAFFOLD__CONTROL__ERROR_CODE__ERROR_CODE_UNAVAILABLE
+#define E_CONFLICT SCAFFOLD__CONTROL__ERROR_CODE__ERROR_CODE_CONFLICT
+
 static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0x0a };
 static const uint8_t gw_mac[6] = { 0x02, 0, 0, 0, 0, 0xee };
 
@@ -28,6 +33,15 @@ static uint8_t last_eth[6];
 static int n_joined;
 static uint32_t joined_prefix;
 static bool joined_moved;
+/* Every payload sent, in order (bind tests look at several). */
+#define MAX_LOG 128
+static uint8_t out_log[MAX_LOG][HA_JOIN_MAX_MSG];
+static size_t out_len[MAX_LOG];
+/* ops->bound() calls. */
+static int n_bound;
+static int bound_error;
+static bool bound_bind;
+static uint16_t bound_sock;
 
 static void
 t_output(const struct sfp_frame *f, const uint8_t eth_dst[6], void *aux)
@@ -47,7 +61,22 @@ t_output(const struct sfp_frame *f, const uint8_t eth_dst[6], void *aux)
     memcpy(last_payload, f->payload, f->payload_len);
     last.payload = last_payload;
     memcpy(last_eth, eth_dst, 6);
+    if (n_out < MAX_LOG) {
+        memcpy(out_log[n_out], f->payload, f->payload_len);
+        out_len[n_out] = f->payload_len;
+    }
     n_out++;
+}
+
+static void
+t_bound(uint16_t obj, uint16_t sock, bool bind, int error, void *aux)
+{
+    (void) aux;
+    (void) obj;
+    bound_sock = sock;
+    bound_bind = bind;
+    bound_error = error;
+    n_bound++;
 }
 
 static void
@@ -68,14 +97,16 @@ t_random(void *aux)
     return rnd >> 11;
 }
 
-static const struct ha_join_ops ops = { t_output, t_joined, t_random };
+static const struct ha_join_ops ops = { t_output, t_joined, t_random,
+                                         t_bound };
 
 static void
 setup(void)
 {
     now = 5000000;
     rnd = 7;
-    n_out = n_joined = 0;
+    n_out = n_joined = n_bound = 0;
+    bound_error = 0;
     joined_prefix = 0;
     ha_join_init(&j, &ops, NULL, host_mac, "h1", now);
 }
@@ -374,6 +405,336 @@ test_leave(void)
     CU_ASSERT_EQUAL(ha_join_deadline(&j), UINT64_MAX);
 }
 
+
+/* ---- bind / unbind ---------------------------------------------------- */
+
+/* The k-th payload sent (caller frees). */
+static Scaffold__Control__Envelope *
+sent_k(int k)
+{
+    Scaffold__Control__Envelope *e;
+
+    CU_ASSERT_FATAL(k >= 0 && k < n_out && k < MAX_LOG);
+    e = scaffold__control__envelope__unpack(NULL, out_len[k], out_log[k]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    return e;
+}
+
+static int
+reply_ok(uint64_t id)
+{
+    Scaffold__Control__Envelope env = SCAFFOLD__CONTROL__ENVELOPE__INIT;
+    Scaffold__Control__Reply rep = SCAFFOLD__CONTROL__REPLY__INIT;
+
+    rep.id = id;
+    rep.status = SCAFFOLD__CONTROL__STATUS__STATUS_OK;
+    env.body_case = SCAFFOLD__CONTROL__ENVELOPE__BODY_REPLY;
+    env.reply = &rep;
+    return deliver(&env);
+}
+
+static int
+reply_error(uint64_t id, Scaffold__Control__ErrorCode code)
+{
+    Scaffold__Control__Envelope env = SCAFFOLD__CONTROL__ENVELOPE__INIT;
+    Scaffold__Control__Error err = SCAFFOLD__CONTROL__ERROR__INIT;
+
+    err.id = id;
+    err.code = code;
+    err.message = (char *) "scripted";
+    env.body_case = SCAFFOLD__CONTROL__ENVELOPE__BODY_ERROR;
+    env.error = &err;
+    return deliver(&env);
+}
+
+/* Checks that payload k is a BindRequest (or UnbindRequest when !bind) for
+ * obj/sock and returns its id. */
+static uint64_t
+bind_id_k(int k, bool bind, uint32_t obj, uint32_t sock)
+{
+    Scaffold__Control__Envelope *e = sent_k(k);
+    uint64_t id = 0;
+
+    if (bind) {
+        CU_ASSERT_EQUAL_FATAL(e->body_case,
+                              SCAFFOLD__CONTROL__ENVELOPE__BODY_BIND);
+        CU_ASSERT_EQUAL(e->bind->object_id, obj);
+        CU_ASSERT_EQUAL(e->bind->sock_id, sock);
+        CU_ASSERT_EQUAL(e->bind->flags,
+                        SCAFFOLD__CONTROL__BIND_FLAG__BIND_FLAG_LISTEN
+                        | SCAFFOLD__CONTROL__BIND_FLAG__BIND_FLAG_REPLACE);
+        id = e->bind->id;
+    } else {
+        CU_ASSERT_EQUAL_FATAL(e->body_case,
+                              SCAFFOLD__CONTROL__ENVELOPE__BODY_UNBIND);
+        CU_ASSERT_EQUAL(e->unbind->object_id, obj);
+        CU_ASSERT_EQUAL(e->unbind->sock_id, sock);
+        id = e->unbind->id;
+    }
+    CU_ASSERT_NOT_EQUAL(id, 0);
+    scaffold__control__envelope__free_unpacked(e, NULL);
+    return id;
+}
+
+static void
+joined_10_3(void)
+{
+    ha_join_start(&j, now);
+    CU_ASSERT_EQUAL_FATAL(reply_join(join_and_get_id(), 10, 3, false), 0);
+}
+
+static void
+test_bind_after_join(void)
+{
+    uint64_t id, jid;
+
+    /* A listener before the join: nothing goes out yet. */
+    CU_ASSERT_EQUAL(ha_join_bind(&j, 80, 1024, now), 0);
+    CU_ASSERT_EQUAL(n_out, 0);
+    CU_ASSERT_EQUAL(ha_join_deadline(&j), UINT64_MAX);
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), 1);
+    ha_join_start(&j, now);
+    jid = join_and_get_id();
+    CU_ASSERT_EQUAL(n_out, 1);
+    CU_ASSERT_EQUAL(reply_join(jid, 10, 3, false), 0);
+    /* The join reply releases the bind, from ss.host.0 to the gateway. */
+    CU_ASSERT_EQUAL_FATAL(n_out, 2);
+    CU_ASSERT_EQUAL(last.src_flow, sfp_flowid_make(10, 3, 0));
+    CU_ASSERT_EQUAL(last.dst_flow, sfp_flowid_unresolved(10));
+    CU_ASSERT_EQUAL(memcmp(last_eth, gw_mac, 6), 0);
+    id = bind_id_k(1, true, 80, 1024);
+    CU_ASSERT_NOT_EQUAL(id, jid);
+    CU_ASSERT_EQUAL(ha_join_deadline(&j), now + HA_JOIN_RETRY_MIN_US);
+    CU_ASSERT_EQUAL(reply_ok(id + 7), -ESTALE);
+    CU_ASSERT_EQUAL(reply_ok(id), 0);
+    CU_ASSERT_EQUAL(n_bound, 1);
+    CU_ASSERT_EQUAL(bound_error, 0);
+    CU_ASSERT_TRUE(bound_bind);
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 1);
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), 0);
+    /* The keepalive is the only timer left. */
+    CU_ASSERT_EQUAL(ha_join_deadline(&j), now + 10000000);
+    /* The same reply again (our retry crossed it): stale, harmless. */
+    CU_ASSERT_EQUAL(reply_ok(id), -ESTALE);
+    CU_ASSERT_EQUAL(n_bound, 1);
+    /* Bad arguments. */
+    CU_ASSERT_EQUAL(ha_join_bind(&j, 1, 1025, now), -EINVAL);
+    CU_ASSERT_EQUAL(ha_join_bind(&j, 80, 0, now), -EINVAL);
+    CU_ASSERT_EQUAL(ha_join_unbind(&j, 81, 1024, now), -ENOENT);
+}
+
+static void
+test_bind_retry_same_id(void)
+{
+    uint64_t id, gap, prev_gap = 0;
+    int i, base;
+
+    joined_10_3();
+    base = n_out;
+    CU_ASSERT_EQUAL(ha_join_bind(&j, 80, 1024, now), 0);
+    id = bind_id_k(base, true, 80, 1024);
+    /* Five retries (6.2 s of backoff at most 7.75 s): before the first
+     * keepalive at 10 s. */
+    for (i = 1; i <= 5; i++) {
+        now = ha_join_deadline(&j);
+        ha_join_tick(&j, now);
+        CU_ASSERT_EQUAL_FATAL(n_out, base + 1 + i);
+        CU_ASSERT_EQUAL(bind_id_k(base + i, true, 80, 1024), id);
+        CU_ASSERT_EQUAL(memcmp(out_log[base + i], out_log[base],
+                               out_len[base]), 0);
+        gap = ha_join_deadline(&j) - now;
+        CU_ASSERT(gap >= HA_JOIN_RETRY_MIN_US);
+        CU_ASSERT(gap <= HA_JOIN_RETRY_MAX_US * 5 / 4);
+        if (i < 3) {
+            CU_ASSERT(gap > prev_gap);
+        }
+        prev_gap = gap;
+    }
+    CU_ASSERT_EQUAL(j.stats.tx_binds, 6);
+    CU_ASSERT_EQUAL(reply_ok(id), 0);
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 1);
+}
+
+static void
+test_unbind_while_binding(void)
+{
+    uint64_t bid, uid;
+    int base;
+
+    joined_10_3();
+    base = n_out;
+    CU_ASSERT_EQUAL(ha_join_bind(&j, 80, 1024, now), 0);
+    bid = bind_id_k(base, true, 80, 1024);
+    /* Closed before the controller answered: wait for the answer. */
+    CU_ASSERT_EQUAL(ha_join_unbind(&j, 80, 1024, now), 0);
+    CU_ASSERT_EQUAL(n_out, base + 1);
+    CU_ASSERT_EQUAL(reply_ok(bid), 0);
+    CU_ASSERT_EQUAL_FATAL(n_out, base + 2);
+    uid = bind_id_k(base + 1, false, 80, 1024);
+    CU_ASSERT_NOT_EQUAL(uid, bid);
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), 1);
+    /* ALREADY_DONE counts as done too. */
+    {
+        Scaffold__Control__Envelope env = SCAFFOLD__CONTROL__ENVELOPE__INIT;
+        Scaffold__Control__Reply rep = SCAFFOLD__CONTROL__REPLY__INIT;
+
+        rep.id = uid;
+        rep.status = SCAFFOLD__CONTROL__STATUS__STATUS_ALREADY_DONE;
+        env.body_case = SCAFFOLD__CONTROL__ENVELOPE__BODY_REPLY;
+        env.reply = &rep;
+        CU_ASSERT_EQUAL(deliver(&env), 0);
+    }
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), 0);
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 0);
+    CU_ASSERT_EQUAL(j.n_binds, 0);
+    CU_ASSERT_FALSE(bound_bind);
+    /* A Reply with STATUS_UNSPECIFIED is malformed. */
+    CU_ASSERT_EQUAL(ha_join_bind(&j, 80, 1024, now), 0);
+    bid = bind_id_k(n_out - 1, true, 80, 1024);
+    {
+        Scaffold__Control__Envelope env = SCAFFOLD__CONTROL__ENVELOPE__INIT;
+        Scaffold__Control__Reply rep = SCAFFOLD__CONTROL__REPLY__INIT;
+
+        rep.id = bid;
+        env.body_case = SCAFFOLD__CONTROL__ENVELOPE__BODY_REPLY;
+        env.reply = &rep;
+        CU_ASSERT_EQUAL(deliver(&env), -EBADMSG);
+    }
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 0);
+}
+
+/* Every JoinReply (NOT_JOINED re-join, move, new epoch) re-binds every
+ * listener under fresh ids; answers to the old ids are stale. */
+static void
+test_rebind_after_rejoin_and_move(void)
+{
+    uint64_t a_id, b_id, jid;
+    Scaffold__Control__Envelope *e;
+    int base, k, n_bind;
+
+    joined_10_3();
+    base = n_out;
+    ha_join_bind(&j, 80, 1024, now);
+    ha_join_bind(&j, 81, 1025, now);
+    a_id = bind_id_k(base, true, 80, 1024);
+    b_id = bind_id_k(base + 1, true, 81, 1025);
+    CU_ASSERT_EQUAL(reply_ok(a_id), 0);
+    /* b's answer is lost; the controller says we are not joined. */
+    CU_ASSERT_EQUAL(reply_error(b_id, E_NOT_JOINED), 0);
+    CU_ASSERT_EQUAL(j.state, HA_JOIN_JOINING);
+    CU_ASSERT_EQUAL(reply_ok(b_id), -ESTALE);
+    jid = join_and_get_id();
+    base = n_out;
+    CU_ASSERT_EQUAL(reply_join(jid, 10, 3, false), 0);
+    CU_ASSERT_EQUAL_FATAL(n_out, base + 2);
+    CU_ASSERT_NOT_EQUAL(bind_id_k(base, true, 80, 1024), a_id);
+    CU_ASSERT_NOT_EQUAL(bind_id_k(base + 1, true, 81, 1025), b_id);
+    CU_ASSERT_EQUAL(reply_ok(bind_id_k(base, true, 80, 1024)), 0);
+    CU_ASSERT_EQUAL(reply_ok(bind_id_k(base + 1, true, 81, 1025)), 0);
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 2);
+
+    /* Link flap, re-attached elsewhere: a move re-binds from 10.9. */
+    ha_join_link_down(&j);
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 0);
+    CU_ASSERT_EQUAL(ha_join_deadline(&j), UINT64_MAX);
+    ha_join_start(&j, now);
+    jid = join_and_get_id();
+    base = n_out;
+    CU_ASSERT_EQUAL(reply_join(jid, 10, 9, true), 0);
+    CU_ASSERT_EQUAL_FATAL(n_out, base + 2);
+    CU_ASSERT_EQUAL(last.src_flow, sfp_flowid_make(10, 9, 0));
+    bind_id_k(base, true, 80, 1024);
+    bind_id_k(base + 1, true, 81, 1025);
+
+    /* A JoinReply with a new controller epoch (restart) re-binds too. */
+    ha_join_start(&j, now);
+    jid = join_and_get_id();
+    base = n_out;
+    {
+        Scaffold__Control__Envelope env = SCAFFOLD__CONTROL__ENVELOPE__INIT;
+        Scaffold__Control__JoinReply r = SCAFFOLD__CONTROL__JOIN_REPLY__INIT;
+
+        r.id = jid;
+        r.ss_id = 10;
+        r.host_id = 9;
+        r.gateway_mac.data = (uint8_t *) gw_mac;
+        r.gateway_mac.len = 6;
+        r.keepalive_seconds = 10;
+        r.controller_epoch = 78;
+        env.body_case = SCAFFOLD__CONTROL__ENVELOPE__BODY_JOIN_REPLY;
+        env.join_reply = &r;
+        CU_ASSERT_EQUAL(deliver(&env), 0);
+    }
+    CU_ASSERT_EQUAL(j.epoch, 78);
+    n_bind = 0;
+    for (k = base; k < n_out; k++) {
+        e = sent_k(k);
+        n_bind += e->body_case == SCAFFOLD__CONTROL__ENVELOPE__BODY_BIND;
+        scaffold__control__envelope__free_unpacked(e, NULL);
+    }
+    CU_ASSERT_EQUAL(n_bind, 2);
+}
+
+static void
+test_bind_unsupported(void)
+{
+    uint64_t id;
+    int base;
+
+    joined_10_3();
+    base = n_out;
+    ha_join_bind(&j, 80, 1024, now);
+    id = bind_id_k(base, true, 80, 1024);
+    CU_ASSERT_EQUAL(reply_error(id, E_UNSUPPORTED), 0);
+    CU_ASSERT_EQUAL(n_bound, 1);
+    CU_ASSERT_EQUAL(bound_error, -EOPNOTSUPP);
+    CU_ASSERT_EQUAL(j.stats.bind_unsupported, 1);
+    CU_ASSERT_EQUAL(j.state, HA_JOIN_JOINED);
+    /* No retries: the next timer is the keepalive. */
+    CU_ASSERT_EQUAL(ha_join_deadline(&j), now + 10000000);
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), 0);
+    /* Closing it sends nothing (nothing was bound). */
+    CU_ASSERT_EQUAL(ha_join_unbind(&j, 80, 1024, now), 0);
+    CU_ASSERT_EQUAL(n_out, base + 1);
+    CU_ASSERT_EQUAL(j.n_binds, 0);
+    /* UNAVAILABLE is retried with the same id. */
+    ha_join_bind(&j, 82, 1026, now);
+    id = bind_id_k(base + 1, true, 82, 1026);
+    CU_ASSERT_EQUAL(reply_error(id, E_UNAVAILABLE), 0);
+    now = ha_join_deadline(&j);
+    ha_join_tick(&j, now);
+    CU_ASSERT_EQUAL(bind_id_k(base + 2, true, 82, 1026), id);
+    /* CONFLICT is final. */
+    CU_ASSERT_EQUAL(reply_error(id, E_CONFLICT), 0);
+    CU_ASSERT_EQUAL(bound_error, -EADDRINUSE);
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), 0);
+}
+
+static void
+test_bind_window(void)
+{
+    uint64_t ids[HA_JOIN_BIND_WINDOW + 4];
+    int base, i;
+
+    joined_10_3();
+    base = n_out;
+    for (i = 0; i < HA_JOIN_BIND_WINDOW + 4; i++) {
+        CU_ASSERT_EQUAL(ha_join_bind(&j, (uint16_t) (100 + i),
+                                     (uint16_t) (2000 + i), now), 0);
+    }
+    CU_ASSERT_EQUAL_FATAL(n_out, base + HA_JOIN_BIND_WINDOW);
+    for (i = 0; i < HA_JOIN_BIND_WINDOW; i++) {
+        ids[i] = bind_id_k(base + i, true, 100 + i, 2000 + i);
+    }
+    /* Each answer lets one more out. */
+    for (i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(reply_ok(ids[i]), 0);
+        CU_ASSERT_EQUAL(n_out, base + HA_JOIN_BIND_WINDOW + i + 1);
+    }
+    CU_ASSERT_EQUAL(ha_join_n_bound(&j), 4);
+    CU_ASSERT_EQUAL(ha_join_n_pending(&j), HA_JOIN_BIND_WINDOW);
+}
+
 static CU_TestInfo join_tests[] = {
     { "first join", test_first_join },
     { "retries: same id, exponential backoff", test_retry_backoff },
@@ -382,6 +743,13 @@ static CU_TestInfo join_tests[] = {
     { "move after a link flap", test_move_after_link_flap },
     { "malformed input", test_malformed_input },
     { "leave", test_leave },
+    { "bind waits for the join", test_bind_after_join },
+    { "bind retries: same id, backoff", test_bind_retry_same_id },
+    { "unbind while the bind is outstanding", test_unbind_while_binding },
+    { "re-bind after re-join, move, new epoch",
+      test_rebind_after_rejoin_and_move },
+    { "bind UNSUPPORTED / UNAVAILABLE / CONFLICT", test_bind_unsupported },
+    { "bind window", test_bind_window },
     CU_TEST_INFO_NULL,
 };
 
