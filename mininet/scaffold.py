@@ -12,7 +12,7 @@ Two ways to use it (always as root, with Debian's /usr/bin/python3):
     mn --custom mininet/scaffold.py --topo scaffold,failmode=standalone \\
        --controller none --test pingall
     mn --custom mininet/scaffold.py --topo scaffold_line,3,2 \\
-       --controller scaffold
+       --controller scaffold --test sfpingall
 
 What it provides
 - PrivateOVS: an ovsdb-server + the suite's patched ovs-vswitchd (userspace
@@ -27,6 +27,11 @@ What it provides
   (kernel UDP/TCP through the userspace datapath is otherwise dropped for bad
   checksums; no ND/MLD noise), and a scaffold-hostagent per host started and
   stopped by PID (agent_command() builds its command line: override it).
+  With a ScaffoldController in the run the agent joins it in band
+  (controller mode: it gets its ssID.hostID from the controller); without
+  one it uses a static prefix 1.N (agent_mode= forces either).  Helpers:
+  sf_popen()/sf_run() start programs in the host, agent_status(),
+  join_info(), wait_joined(), restart_agent(static_objects=...).
 - ScaffoldController: build/bin/scaffold-controller on a free 127.0.0.1 port
   with a fresh state directory, stopped by PID (controller_command() builds
   its command line: override it).
@@ -36,7 +41,14 @@ What it provides
   testbed, where O hangs off both A and B); object_links='first' links it
   to the first (root) label router only.
 - scaffold_net(topo, ...): context manager building the Mininet with all of
-  the above and tearing everything down in finally (also on Ctrl-C/SIGTERM).
+  the above, returning once every switch is connected and every agent in
+  controller mode is JOINED (polling `scaffold-hostagent --status`), and
+  tearing everything down in finally (also on Ctrl-C/SIGTERM).
+- move_host(net, host, switch): moves a host's cable to another label
+  router (link down, re-attach, link up; the host keeps its interface).
+- sf_pingall(net): every host reaches an object served by every other
+  (sfcat); `mn ... --controller scaffold --test sfpingall`.  In the Mininet
+  CLI, `sfctl ARGS` runs the controller's admin client.
 
 Names.  Mininet switch names become OVS bridge names, the bridges' tap
 devices, and (with "-ethN") the switch-side veth names, all in the network
@@ -78,6 +90,7 @@ import atexit
 import contextlib
 import ctypes
 import inspect
+import json
 import os
 import random
 import re
@@ -89,7 +102,7 @@ import subprocess
 import tempfile
 import time
 
-from mininet.log import info, warn, error
+from mininet.log import info, warn, error, output
 from mininet.net import Mininet
 from mininet.node import Controller, Host, Node, OVSSwitch
 from mininet.topo import Topo
@@ -101,6 +114,8 @@ _HERE = os.path.dirname(os.path.abspath(
     inspect.currentframe().f_code.co_filename))
 SF_TOP = os.environ.get('SF_TOP') or os.path.dirname(_HERE)
 SF_BIN = os.path.join(SF_TOP, 'build', 'bin')
+SFCTL = os.path.join(SF_BIN, 'sfctl')
+SFCAT = os.path.join(SF_BIN, 'sfcat')
 # Same variables as tests/system/lib.sh: another OVS source/build tree.
 SF_OVS_SRC = os.environ.get('SF_OVS_SRC') or os.path.join(
     SF_TOP, 'build', 'ovs', 'src')
@@ -352,8 +367,10 @@ class PrivateOVS(object):
             return
         keys = ('PATH', 'OVS_RUNDIR', 'OVS_DBDIR', 'OVS_LOGDIR')
         self.saved_env = {k: os.environ.get(k) for k in keys}
+        # build/bin too: `h1 sfcat 7000`, `h2 sf-iperf -s` in the CLI.
         os.environ['PATH'] = os.pathsep.join(
-            [self.path('bin'), self.bindir, os.environ.get('PATH', '')])
+            [self.path('bin'), self.bindir, SF_BIN,
+             os.environ.get('PATH', '')])
         for k in keys[1:]:
             os.environ[k] = self.rundir
 
@@ -401,6 +418,7 @@ class ScaffoldRun(object):
                               kind=kind)
         self.keep = keep
         self.roles = {}          # dpid (hex string) -> 'label' | 'object'
+        self.controllers = []    # ScaffoldControllers of this run
         self.closed = False
 
     def start(self):
@@ -498,20 +516,41 @@ class ScaffoldHost(Host):
     its own scaffold-hostagent (started after configuration, stopped by PID
     in terminate()).
 
-    Parameters (also settable per host from the topology):
+    Parameters (also settable per host from the topology, or for every
+    host with scaffold_net(host_params=...)):
       agent: True (default: start it when build/bin/scaffold-hostagent
              exists), False, or a path to another agent binary.
+      agent_mode: 'auto' (default), 'controller' or 'static'.  'controller':
+             the agent joins the domain controller in band and gets its
+             (ssID, hostID) from it (no --flowid-prefix); 'static': flowID
+             prefix SS.N (N = the number in the host's name) and the label
+             router's port MAC as gateway, no controller.  'auto' is
+             'controller' when a ScaffoldController belongs to the run
+             (scaffold_net(controller=True), mn --controller scaffold).
+      static_objects: ['OBJ=FLOWID', ...] the agent's --static-object
+             table (resolution in the agent instead of the object router;
+             round robin, a resync goes to the next entry).
       agent_args: extra arguments appended to agent_command().
-      ss: domain id for the default static flowID prefix (1)."""
+      ss: domain id for the static flowID prefix (1).
+
+    Helpers: sf_run(argv) / sf_popen(argv, log) run a program in the
+    host's namespace (nsenter, so the PID is the program's own; it dies
+    with this process); agent_status() is `scaffold-hostagent --status`;
+    join_info() parses it; wait_joined() polls it; restart_agent()."""
 
     agent_binary = os.path.join(SF_BIN, 'scaffold-hostagent')
 
-    def __init__(self, name, agent=True, agent_args=(), ss=1, **params):
+    def __init__(self, name, agent=True, agent_args=(), ss=1,
+                 agent_mode='auto', static_objects=(), **params):
         self.agent = agent
         self.agent_args = list(agent_args)
+        self.agent_mode = agent_mode
+        self.static_objects = list(static_objects)
         self.ss = ss
         self.agent_proc = None
         self.agent_log = None
+        self.procs = []          # what sf_popen started, stopped in terminate
+        self.sf_join = {}        # join_info() once scaffold_net saw it join
         Host.__init__(self, name, **params)
         # Interfaces created from now on inherit "default"; "all" covers lo.
         # (Only in the host's own namespace, never in the caller's.)
@@ -551,23 +590,37 @@ class ScaffoldHost(Host):
         peer = link.intf2 if link.intf1 is intf else link.intf1
         return peer.MAC()
 
+    def controller_mode(self):
+        """True when the agent joins the controller (see agent_mode)."""
+        if self.agent_mode == 'auto':
+            run = current_run(create=False)
+            return bool(run and run.controllers)
+        return self.agent_mode == 'controller'
+
     def agent_command(self):
-        """The agent's argv.  Today's CLI has only static addressing:
-        flowID prefix SS.HOST (HOST = the number in the host's name) and
-        the label router's port MAC as gateway.  When the controller-join
-        mode lands, override this (or change the default here)."""
+        """The agent's argv.  Controller mode: only the interface (the
+        agent joins in band; what tests/system/controller_hostagent.sh
+        does).  Static mode: flowID prefix SS.HOST (HOST = the number in
+        the host's name) and the label router's port MAC as gateway."""
         intf = self.defaultIntf()
-        cmd = [self.agent_path(), '--iface', intf.name,
-               '--flowid-prefix', '%d.%d' % (self.ss, self.host_number())]
-        gw = self.gateway_mac()
-        if gw:
-            cmd += ['--gateway-mac', gw]
+        cmd = [self.agent_path(), '--iface', intf.name]
+        if not self.controller_mode():
+            cmd += ['--flowid-prefix', '%d.%d' % (self.ss,
+                                                  self.host_number())]
+            gw = self.gateway_mac()
+            if gw:
+                cmd += ['--gateway-mac', gw]
+        for entry in self.static_objects:
+            cmd += ['--static-object', entry]
         return cmd + self.agent_args
 
     def agent_log_path(self):
         run = current_run(create=False)
         d = run.rundir if run else tempfile.gettempdir()
         return os.path.join(d, 'hostagent-%s.log' % self.name)
+
+    def _nsenter(self):
+        return ['nsenter', '--net=/proc/%d/ns/net' % self.pid, '--']
 
     def start_agent(self):
         """Starts the agent in this host's network namespace (nsenter, so
@@ -580,8 +633,7 @@ class ScaffoldHost(Host):
         self.agent_log = self.agent_log_path()
         with open(self.agent_log, 'ab') as log:
             self.agent_proc = subprocess.Popen(
-                ['nsenter', '--net=/proc/%d/ns/net' % self.pid, '--'] +
-                self.agent_command(),
+                self._nsenter() + self.agent_command(),
                 stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent)
@@ -599,7 +651,117 @@ class ScaffoldHost(Host):
                  % (self.name, proc.returncode, self.agent_log))
         return stop_process(proc)
 
+    def restart_agent(self, static_objects=None, wait=10):
+        """Stops and starts the agent (e.g. with a new static_objects
+        table); in controller mode waits until it has joined again and
+        returns join_info()."""
+        if static_objects is not None:
+            self.static_objects = list(static_objects)
+        self.stop_agent()
+        self.start_agent()
+        if wait and self.controller_mode():
+            return self.wait_joined(wait)
+        if wait:
+            _wait_for(lambda: self.agent_status() is not None, wait)
+        return self.join_info()
+
+    def agent_status(self):
+        """`scaffold-hostagent --status` in this host, or None."""
+        if not self.agent_running():
+            return None
+        try:
+            r = self.sf_run([self.agent_path(), '--status'], timeout=3)
+        except subprocess.TimeoutExpired:
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    def join_info(self, status=None):
+        """From the agent's status: {'prefix': '1.2', 'hostid': 2,
+        'mode': 'controller', 'state': 'JOINED', 'joins': 1, 'moves': 0,
+        'link': 'up'}; {} when the agent does not answer."""
+        st = self.agent_status() if status is None else status
+        if not st:
+            return {}
+        res = {}
+        m = re.search(r'prefix=(\d+)\.(\d+)\.\d+ mode=(\S+) link=(\S+)', st)
+        if m:
+            res.update(prefix='%s.%s' % (m.group(1), m.group(2)),
+                       ssid=int(m.group(1)), hostid=int(m.group(2)),
+                       mode=m.group(3), link=m.group(4))
+        m = re.search(r'join state=(\S+)', st)
+        if m:
+            res['state'] = m.group(1)
+        for k in ('joins', 'moves'):
+            m = re.search(r'\b%s=(\d+)' % k, st)
+            if m:
+                res[k] = int(m.group(1))
+        return res
+
+    def joined(self):
+        info_ = self.join_info()
+        return info_.get('state') == 'JOINED' and info_.get('hostid', 0) > 0
+
+    def wait_joined(self, timeout=15, cond=None):
+        """Polls the agent until it is JOINED (and cond(join_info()) holds
+        when given); returns join_info().  RuntimeError on timeout."""
+        deadline = time.time() + timeout
+        while True:
+            ji = self.join_info()
+            if ji.get('state') == 'JOINED' and ji.get('hostid', 0) > 0 \
+                    and (cond is None or cond(ji)):
+                return ji
+            if time.time() >= deadline:
+                raise RuntimeError('%s: agent not joined within %ss (%s; '
+                                   'log %s)' % (self.name, timeout, ji,
+                                                self.agent_log))
+            if not self.agent_running():
+                raise RuntimeError('%s: agent exited (log %s)'
+                                   % (self.name, self.agent_log))
+            time.sleep(0.05)
+
+    @property
+    def sf_prefix(self):
+        """This host's current ss.hostID ('1.2'), from its agent."""
+        return self.join_info().get('prefix')
+
+    # -- programs in the host
+    def sf_run(self, argv, timeout=None, **kwargs):
+        """subprocess.run(argv) in this host's network namespace; text
+        output captured."""
+        kwargs.setdefault('capture_output', True)
+        kwargs.setdefault('text', True)
+        if 'input' not in kwargs:
+            kwargs.setdefault('stdin', subprocess.DEVNULL)
+        return subprocess.run(self._nsenter() + [str(a) for a in argv],
+                              timeout=timeout, **kwargs)
+
+    def sf_popen(self, argv, log=None, **kwargs):
+        """Starts argv in this host's network namespace, output to the file
+        log (default: RUNDIR/NAME-PROGRAM-N.log), its own session, dying
+        with this process.  Stopped by PID in terminate() (or pass it to
+        stop_process() earlier).  proc.log_path is the log."""
+        if log is None:
+            run = current_run(create=False)
+            d = run.rundir if run else tempfile.gettempdir()
+            log = os.path.join(d, '%s-%s-%d.log' % (
+                self.name, os.path.basename(str(argv[0])), len(self.procs)))
+        with open(log, 'ab') as out:
+            proc = subprocess.Popen(
+                self._nsenter() + [str(a) for a in argv],
+                stdin=kwargs.pop('stdin', subprocess.DEVNULL), stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent, **kwargs)
+        proc.log_path = log
+        self.procs.append(proc)
+        return proc
+
+    def stop_procs(self):
+        procs, self.procs = self.procs, []
+        for p in reversed(procs):
+            stop_process(p)
+
     def terminate(self):
+        self.stop_procs()
         self.stop_agent()
         Host.terminate(self)
 
@@ -625,6 +787,8 @@ class ScaffoldController(Controller):
     LabelRouter/ObjectRouter of this run), extra_args, log_level."""
 
     binary = os.path.join(SF_BIN, 'scaffold-controller')
+    # The scaffold-hostagent default of 60 s leases is kept; --lease etc.
+    # go in extra_args.
 
     def __init__(self, name, port=None, state_dir=None, roles=None,
                  extra_args=(), log_level='info', **params):
@@ -637,6 +801,38 @@ class ScaffoldController(Controller):
         params.setdefault('ip', '127.0.0.1')
         Controller.__init__(self, name, command=self.binary,
                             port=port or free_tcp_port(), **params)
+        # Hosts built after this (Mininet adds controllers first) see it:
+        # their agents join it (ScaffoldHost agent_mode='auto').
+        current_run().controllers.append(self)
+
+    def sfctl(self, *args, check=False):
+        """Runs build/bin/sfctl against this controller (its state
+        directory's admin socket); returns the CompletedProcess (text)."""
+        if self.state_dir is None:
+            r = subprocess.CompletedProcess(['sfctl'] + list(args), 1, '',
+                                            'sfctl: controller %s not '
+                                            'started\n' % self.name)
+            if check:
+                raise RuntimeError(r.stderr.strip())
+            return r
+        r = subprocess.run([SFCTL] + ['--state-dir', self.state_dir] +
+                           [str(a) for a in args], capture_output=True,
+                           text=True, timeout=10)
+        if check and r.returncode:
+            raise RuntimeError('sfctl %s: %s' % (' '.join(map(str, args)),
+                                                 r.stderr.strip()))
+        return r
+
+    def sfctl_json(self, *args):
+        """sfctl --json ARGS, parsed (None on error)."""
+        r = self.sfctl('--json', *args)
+        if r.returncode:
+            return None
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return [json.loads(l) for l in r.stdout.splitlines()
+                    if l.strip()]
 
     def checkListening(self):
         s = socket.socket()
@@ -832,6 +1028,153 @@ class ScaffoldTreeTopo(_ScaffoldTopo):
 
 
 # --------------------------------------------------------------------------
+# Moving a host (mobility experiments).
+
+def _switch_side(host, intf=None):
+    intf = intf or host.defaultIntf()
+    link = getattr(intf, 'link', None)
+    if link is None:
+        raise ValueError('%s: %s has no link' % (host.name, intf))
+    return intf, (link.intf2 if link.intf1 is intf else link.intf1)
+
+
+def link_down(host, intf=None):
+    """Unplugs host's cable at the switch: the switch-side end of the veth
+    goes down, so the host's interface loses carrier (no IFF_RUNNING; its
+    agent's rtnetlink monitor sees the link go down).  Returns the time."""
+    _intf, peer = _switch_side(host, intf)
+    peer.node.cmd('ip link set dev %s down' % peer.name)
+    return time.time()
+
+
+def link_up(host, intf=None):
+    _intf, peer = _switch_side(host, intf)
+    peer.node.cmd('ip link set dev %s up' % peer.name)
+    return time.time()
+
+
+def move_host(net, host, new_switch, down_s=0.0, intf=None):
+    """Moves host's link from its label router to new_switch, the way a
+    cable is moved: link down (the host's interface loses carrier), the
+    switch-side end of the veth leaves the old bridge, is renamed
+    NEWSWITCH-ethN and joins new_switch as port N, link up.  The host keeps
+    its interface (name, ifindex, MAC), so its agent, which watches that
+    interface, sees down then up, re-joins, and (controller mode) gets a new
+    hostID from the new label router.  Mininet's bookkeeping (ports,
+    interface names, the Link) follows.  down_s: how long the cable stays
+    unplugged.  Returns {'down': t, 'up': t, 'port': N, 'old': name,
+    'new': name} (times from time.time())."""
+    if isinstance(host, str):
+        host = net.get(host)
+    if isinstance(new_switch, str):
+        new_switch = net.get(new_switch)
+    intf, peer = _switch_side(host, intf)
+    old_switch = peer.node
+    if old_switch is new_switch:
+        raise ValueError('%s is already on %s' % (host.name, new_switch))
+    old_name, old_port = peer.name, old_switch.ports[peer]
+    port = new_switch.newPort()
+    new_name = '%s-eth%d' % (new_switch.name, port)
+    if len(new_name) > IFNAMSIZ:
+        raise ValueError('interface name %s too long' % new_name)
+    t_down = link_down(host, intf)
+    # One ovs-vsctl transaction would leave the old name in the database;
+    # the rename happens between del-port and add-port.
+    old_switch.vsctl('del-port', old_switch.name, old_name)
+    old_switch.cmd('ip link set dev %s name %s' % (old_name, new_name))
+    # Mininet bookkeeping: the interface now belongs to new_switch.
+    del old_switch.intfs[old_port]
+    del old_switch.ports[peer]
+    old_switch.nameToIntf.pop(old_name, None)
+    peer.name = new_name
+    peer.node = new_switch
+    new_switch.intfs[port] = peer
+    new_switch.ports[peer] = port
+    new_switch.nameToIntf[new_name] = peer
+    new_switch.vsctl('add-port', new_switch.name, new_name, '--', 'set',
+                     'Interface', new_name, 'ofport_request=%d' % port)
+    if down_s > 0:
+        remaining = down_s - (time.time() - t_down)
+        if remaining > 0:
+            time.sleep(remaining)
+    t_up = link_up(host, intf)
+    return {'down': t_down, 'up': t_up, 'port': port, 'old': old_name,
+            'new': new_name, 'from': old_switch.name,
+            'to': new_switch.name}
+
+
+# --------------------------------------------------------------------------
+# SCAFFOLD's pingall: every host reaches an object served by every other.
+
+def sf_pingall(net, obj_base=7000, wait=15, timeout=10):
+    """Every ScaffoldHost with a running agent serves objectID obj_base+i
+    (sfcat --listen --echo); every other host connects to it by objectID
+    (sfcat OBJ: the network resolves it) and must get its line echoed by
+    that host.  Waits for every agent in controller mode to be JOINED, and
+    for a ScaffoldController to list each object's instance, first.
+    Prints a pingall-like matrix; returns (percent failed, results) with
+    results = [(client, server, ok, detail)].  Also `mn --custom
+    mininet/scaffold.py --controller scaffold --test sfpingall`."""
+    hosts = [h for h in net.hosts if isinstance(h, ScaffoldHost) and
+             h.agent_running()]
+    if len(hosts) < 2:
+        raise RuntimeError('sf_pingall: fewer than 2 hosts with an agent')
+    for h in hosts:
+        if h.controller_mode():
+            h.wait_joined(wait)
+    prefix = {h: h.join_info().get('prefix') for h in hosts}
+    ctls = [c for c in net.controllers if isinstance(c, ScaffoldController)]
+    servers = {}
+    try:
+        for i, h in enumerate(hosts):
+            servers[h] = (obj_base + i, h.sf_popen(
+                [SFCAT, '--listen', '--echo', obj_base + i]))
+        for h, (obj, p) in servers.items():
+            def listening(p=p):
+                with open(p.log_path, errors='replace') as f:
+                    return 'listening' in f.read()
+            if not _wait_for(listening, wait):
+                raise RuntimeError('%s: sfcat --listen %d did not start'
+                                   % (h.name, obj))
+            if ctls and h.controller_mode():
+                # The object router resolves it once the bind is in.
+                _wait_for(lambda obj=obj: prefix[h] in ctls[0].sfctl(
+                    'instances', obj).stdout, 3)
+        output('*** SCAFFOLD ping: every host connects to an object '
+               'served by every other host\n')
+        results = []
+        for c in hosts:
+            output('%s -> ' % c.name)
+            for s_ in hosts:
+                if s_ is c:
+                    continue
+                obj = servers[s_][0]
+                line = 'sfping %s to %s' % (c.name, s_.name)
+                try:
+                    r = c.sf_run([SFCAT, obj, '--wait-ms', 1000],
+                                 input=line + '\n', timeout=timeout)
+                    out = r.stdout + r.stderr
+                except subprocess.TimeoutExpired:
+                    out = 'timed out'
+                m = re.search(r'^connected \S+ > (\d+\.\d+)\.', out, re.M)
+                ok = bool(m and m.group(1) == prefix[s_] and
+                          ('recv: echo:' + line) in out)
+                results.append((c.name, s_.name, ok, out.strip()))
+                output('%s ' % (s_.name if ok else 'X'))
+            output('\n')
+    finally:
+        for h, (obj, p) in servers.items():
+            stop_process(p)
+            if p in h.procs:
+                h.procs.remove(p)
+    bad = sum(1 for r in results if not r[2])
+    pct = 100.0 * bad / len(results)
+    output('*** Results: %d%% dropped (%d/%d reached)\n'
+           % (pct, len(results) - bad, len(results)))
+    return pct, results
+
+
+# --------------------------------------------------------------------------
 # Network namespace isolation and the context manager.
 
 CLONE_NEWNET = 0x40000000
@@ -907,7 +1250,7 @@ def _raise_interrupt(signum, _frame):
 @contextlib.contextmanager
 def scaffold_net(topo, controller=True, fail_mode=None, isolate=True,
                  wait=15, ovs=None, keep_dir=None, host_params=None,
-                 **mnopts):
+                 wait_joined=None, **mnopts):
     """Builds and starts a Mininet for topo on a private OVS; yields it.
 
     controller: True = ScaffoldController, False/None = none, or a
@@ -928,7 +1271,12 @@ def scaffold_net(topo, controller=True, fail_mode=None, isolate=True,
         $SF_MN_KEEP is set.  When the start-up or the body raised (not on
         Ctrl-C/SIGTERM), the tails of the run's logs go to stderr first.
     host_params: dict merged into every host's parameters (e.g.
-        {'agent': False}).
+        {'agent': False}, {'agent_mode': 'static'}).
+    wait_joined: seconds to wait until every host whose agent is in
+        controller mode reports JOINED (`scaffold-hostagent --status`,
+        polled every 50 ms); default `wait`; 0 = do not wait.  A host that
+        does not join is an error (RuntimeError).  Each host's join_info()
+        is then in host.sf_join (prefix, hostid, ...).
     Extra keyword arguments go to Mininet().
 
     net.scaffold is the ScaffoldRun: net.scaffold.ovs.vsctl(...), .ofctl,
@@ -991,6 +1339,15 @@ def scaffold_net(topo, controller=True, fail_mode=None, isolate=True,
             if not net.waitConnected(timeout=wait):
                 raise RuntimeError('switches did not connect to the '
                                    'controller within %ss' % wait)
+        if wait_joined is None:
+            wait_joined = wait
+        if wait_joined:
+            deadline = time.time() + wait_joined
+            for h in net.hosts:
+                if isinstance(h, ScaffoldHost) and h.agent_running() and \
+                        h.controller_mode():
+                    h.sf_join = h.wait_joined(max(0.5,
+                                                  deadline - time.time()))
         yield net
         failed = False
     except KeyboardInterrupt:
@@ -1003,7 +1360,10 @@ def scaffold_net(topo, controller=True, fail_mode=None, isolate=True,
         try:
             if net is not None:
                 try:
-                    for h in net.hosts:    # agents first: no link-down noise
+                    for h in net.hosts:    # apps, agents first: no
+                        if isinstance(h, ScaffoldHost):   # link-down noise
+                            h.stop_procs()
+                    for h in net.hosts:
                         if isinstance(h, ScaffoldHost):
                             h.stop_agent()
                     net.stop()
@@ -1044,5 +1404,26 @@ topos = {
     'scaffold_tree': ScaffoldTreeTopo,
 }
 switches = {'labelrouter': LabelRouter, 'objectrouter': ObjectRouter}
+
+
+def _cli_sfctl(cli, line):
+    """sfctl ARGS: the controller's admin client (build/bin/sfctl) against
+    the run's ScaffoldController, e.g. `sfctl hosts`, `sfctl rules 1`."""
+    ctls = [c for c in cli.mn.controllers if isinstance(c, ScaffoldController)]
+    if not ctls:
+        error('sfctl: no ScaffoldController in this network\n')
+        return
+    import shlex
+    r = ctls[0].sfctl(*shlex.split(line))
+    print(r.stdout + r.stderr, end='')
+
+
+try:                                               # Mininet CLI: `sfctl ...`
+    from mininet.cli import CLI as _CLI
+    if not hasattr(_CLI, 'do_sfctl'):
+        _CLI.do_sfctl = _cli_sfctl
+except ImportError:                                # pragma: no cover
+    pass
 hosts = {'scaffold': ScaffoldHost}
 controllers = {'scaffold': ScaffoldController}
+tests = {'sfpingall': lambda net, *a, **kw: sf_pingall(net, *a, **kw)}
