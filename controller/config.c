@@ -58,6 +58,7 @@ ctl_config_init(struct ctl_config *cfg)
     cfg->dead_timeout_ms = 15000;
     cfg->probe_interval_ms = 1000;
     cfg->link_timeout_ms = 3500;
+    cfg->lease_ms = 60000;
 }
 
 static int
@@ -341,6 +342,17 @@ ctl_set_key(struct ctl_config *cfg, const char *section, const char *key,
                                   value, key, err, err_len);
         } else if (!strcmp(key, "ssid")) {
             return ctl_set_ssid(cfg, value, err, err_len);
+        } else if (!strcmp(key, "l2_learning")) {
+            if (!strcmp(value, "yes") || !strcmp(value, "true")) {
+                cfg->l2_learning = true;
+            } else if (!strcmp(value, "no") || !strcmp(value, "false")) {
+                cfg->l2_learning = false;
+            } else {
+                snprintf(err, err_len, "l2_learning: expected yes or no, "
+                         "got '%s'", value);
+                return -EINVAL;
+            }
+            return 0;
         } else if (!strcmp(key, "log_level")) {
             return ctl_set_level(cfg, value, err, err_len);
         } else if (!strcmp(key, "admin_tcp")) {
@@ -362,6 +374,9 @@ ctl_set_key(struct ctl_config *cfg, const char *section, const char *key,
         } else if (!strcmp(key, "link_timeout")) {
             return ctl_set_ms(&cfg->link_timeout_ms, value, 100, key,
                               err, err_len);
+        } else if (!strcmp(key, "lease")) {
+            return ctl_set_ms(&cfg->lease_ms, value, 3000, key, err,
+                              err_len);
         }
     } else if (!strcmp(section, "roles")) {
         return ctl_add_role(cfg, key, value, err, err_len);
@@ -425,6 +440,8 @@ enum {
     CTL_OPT_DEAD,
     CTL_OPT_PROBE,
     CTL_OPT_LINK,
+    CTL_OPT_LEASE,
+    CTL_OPT_L2,
     CTL_OPT_ADMIN_TCP,
     CTL_OPT_ADMIN_TOKEN,
     CTL_OPT_HELP,
@@ -443,6 +460,8 @@ static const struct option ctl_long_options[] = {
     {"dead-timeout", required_argument, NULL, CTL_OPT_DEAD},
     {"probe-interval", required_argument, NULL, CTL_OPT_PROBE},
     {"link-timeout", required_argument, NULL, CTL_OPT_LINK},
+    {"lease", required_argument, NULL, CTL_OPT_LEASE},
+    {"l2-learning", no_argument, NULL, CTL_OPT_L2},
     {"admin-tcp", required_argument, NULL, CTL_OPT_ADMIN_TCP},
     {"admin-token", required_argument, NULL, CTL_OPT_ADMIN_TOKEN},
     {"help", no_argument, NULL, CTL_OPT_HELP},
@@ -476,6 +495,10 @@ ctl_config_usage(const char *program_name)
            "(default 1000)\n"
            "  --link-timeout MS      link expiry without probes "
            "(default 3500)\n"
+           "  --lease MS             host lease, keepalive a third of it "
+           "(default 60000)\n"
+           "  --l2-learning          switch non-SCAFFOLD traffic by MAC "
+           "learning (off)\n"
            "  --admin-tcp tcp:IP:PORT  admin RPC over TCP as well as "
            "STATE_DIR/admin.sock\n"
            "  --admin-token TOKEN    shared token, required with "
@@ -545,6 +568,13 @@ ctl_apply_option(struct ctl_config *cfg, int opt, const char *arg,
     case CTL_OPT_LINK:
         rc = ctl_set_ms(&cfg->link_timeout_ms, arg, 100, "--link-timeout",
                         msg, sizeof msg);
+        break;
+    case CTL_OPT_L2:
+        cfg->l2_learning = true;
+        break;
+    case CTL_OPT_LEASE:
+        rc = ctl_set_ms(&cfg->lease_ms, arg, 3000, "--lease", msg,
+                        sizeof msg);
         break;
     case CTL_OPT_ADMIN_TCP:
         rc = ctl_set_target(cfg->admin_tcp, arg, "--admin-tcp", msg,

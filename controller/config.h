@@ -18,12 +18,16 @@
  *     admin_tcp = tcp:127.0.0.1:6640   ; admin RPC over TCP (off by default;
  *     admin_token = secret             ; the Unix socket STATE_DIR/admin.sock
  *                                      ; is always served)
+ *     l2_learning = no                 ; yes: non-SCAFFOLD traffic that
+ *                                      ; reaches table 0's default is
+ *                                      ; switched by MAC learning
  *
  *     [timers]                         ; all in milliseconds
  *     echo_interval = 5000             ; idle time before an echo request
  *     dead_timeout = 15000             ; silence before a switch is dropped
  *     probe_interval = 1000            ; LLDP-style discovery period
  *     link_timeout = 3500              ; link lost when no probe seen
+ *     lease = 60000                    ; host lease (keepalive = lease / 3)
  *
  *     [roles]
  *     0000000000000001 = label         ; datapath id (hex) = label|object
@@ -34,6 +38,7 @@
 #ifndef CTL_CONFIG_H
 #define CTL_CONFIG_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +90,11 @@ struct ctl_config {
     unsigned int dead_timeout_ms;         /* Silence before disconnect. */
     unsigned int probe_interval_ms;       /* Discovery probe period. */
     unsigned int link_timeout_ms;         /* Link expiry without probes. */
+    bool l2_learning;                     /* L2 learning switch for
+                                           * non-SCAFFOLD traffic. */
+    unsigned int lease_ms;                /* Host lease after a join or
+                                           * keepalive (whole seconds on
+                                           * the wire). */
 };
 
 void ctl_config_init(struct ctl_config *);

@@ -8,8 +8,8 @@
  * builds its reply, and the reply is stored for retries in the same
  * transaction, so that a crash never leaves a change without its answer.
  * Error replies are stored too: a retry of a refused join is refused the
- * same way.  Bind and unbind record instances in db/; programming the
- * object router's groups from them is the next step.
+ * same way.  Bind and unbind record instances in db/; the controller
+ * programs the object router's groups from them (object.h).
  */
 #include "controller/control.h"
 
@@ -290,8 +290,8 @@ ctl_joined_host(struct db *db, const struct ctl_control_origin *from,
     return 0;
 }
 
-/* Bind: records the instance (object, host, sockID).  The object router's
- * groups are not programmed yet. */
+/* Bind: records the instance (object, host, sockID); the controller's next
+ * sync adds its bucket to the object router's group (object.h). */
 static int
 ctl_bind(struct db *db, const struct ctl_control_origin *from,
          const Scaffold__Control__BindRequest *rq, int64_t now,

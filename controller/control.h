@@ -15,8 +15,8 @@
  *   - leave: forget the host and its instances.
  *   - bind, unbind: record or remove an instance (objectID, host, sockID)
  *     of a joined host (CONFLICT for a bound sockID unless
- *     BIND_FLAG_REPLACE).  The object router's groups are not programmed
- *     from them yet.
+ *     BIND_FLAG_REPLACE).  The caller re-syncs the object router's groups
+ *     from db/ when 'changed' is set (object.h).
  *
  * Requests are idempotent by (MAC, request id): the first reply is stored
  * with db_request_put() and a retry gets the same bytes back.

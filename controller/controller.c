@@ -33,7 +33,19 @@
  * whose probes stopped.  A packet-in that decodes as a SCAFFOLD datagram
  * to objectID 1 goes to control.c (join, keepalive, leave, bind, unbind in
  * db/) and its reply goes back as a packet-out on the same port; a change
- * of hosts schedules a sync.  The admin RPC server (rpc.c) answers from
+ * of hosts schedules a sync.
+ *
+ * Object routers (object.h): each ctl_switch of role object keeps the
+ * groups it was sent ('groups', one struct ctl_group per objectID with
+ * its buckets in switch order) and how it resolves ('resolve'): unknown
+ * until the probe group mod's barrier (round-robin groups) or an
+ * OFPBPC_BAD_VALUE error (fallback: packet-ins resolved here, round robin
+ * per objectID in 'rr_last').  A sync sends group changes before the flow
+ * diff and group deletions after it, all derived from the instances in
+ * db/, so bind, unbind, move, leave, eviction and lease expiry all take
+ * the same path.  The lease timer removes expired hosts every second.
+ *
+ * The admin RPC server (rpc.c) answers from
  * db/ and calls the hooks below for roles, evictions, rules and status.
  * Every change to switches or links rewrites the status file
  * (STATE_DIR/status), one line per switch and per link.
@@ -54,6 +66,8 @@
 
 #include "controller/config.h"
 #include "controller/control.h"
+#include "controller/l2.h"
+#include "controller/object.h"
 #include "controller/ofconn.h"
 #include "controller/probe.h"
 #include "controller/rpc.h"
@@ -95,6 +109,21 @@ struct ctl_switch {
     size_t n_installed;
     uint64_t change_ns;         /* uv_hrtime() of the change whose rules
                                  * await a barrier, 0 if none. */
+    /* Object router only (object.h): */
+    enum ctl_resolve resolve;   /* Groups, controller, or not known yet. */
+    bool rr_probing;            /* Round-robin probe group mod sent, its
+                                 * barrier not answered yet. */
+    struct ctl_group *groups;   /* Groups installed, by objectID. */
+    size_t n_groups;
+    struct ctl_l2 *l2;          /* MAC table (--l2-learning), or NULL. */
+};
+
+/* One select group installed on an object router. */
+struct ctl_group {
+    uint16_t object_id;         /* Also the group id. */
+    struct ctl_object_bucket *buckets; /* In the switch's bucket order. */
+    size_t n_buckets;
+    uint32_t next_bucket_id;    /* Bucket ids only grow. */
 };
 
 struct ctl_connector {
@@ -126,11 +155,19 @@ struct ctl_controller {
     struct ctl_rpc_server *rpc; /* Admin RPC on STATE_DIR/admin.sock. */
     char rpc_path[CTL_CONFIG_PATH_LEN + 16];    /* Its socket. */
     int64_t started_ms;         /* Wall clock at start. */
+    uint64_t epoch;             /* Controller epoch (control.proto). */
+    uv_timer_t lease_timer;     /* Expires hosts whose lease ran out. */
+    uint32_t *rr_last;          /* Fallback resolution: per objectID the
+                                 * flowID picked last (65536 entries). */
     bool stopping;
 };
 
 static const struct ctl_ofconn_class ctl_peer_class;
 static void ctl_connector_start(struct ctl_connector *);
+static void ctl_schedule_sync(struct ctl_controller *);
+
+/* MACs learnt per switch with --l2-learning. */
+#define CTL_L2_MAX_MACS 8192
 static void ctl_status_write(struct ctl_controller *);
 
 static uint32_t
@@ -333,6 +370,40 @@ ctl_db_link(struct ctl_controller *ctl, const struct ctl_topo_link *l,
                  why ? ", " : "", why ? why : "");
 }
 
+/* The controller epoch (proto/control.proto JoinReply.controller_epoch)
+ * changes only when the controller restarts WITHOUT its state: hosts that
+ * see it change re-join and re-bind.  A restart that finds its store keeps
+ * the stored epoch (the hosts' addresses are still valid); a fresh store
+ * gets a new one, the wall clock in ms, which is above every epoch an
+ * earlier store can have handed out (unless the clock went back). */
+static void
+ctl_epoch_load(struct ctl_controller *ctl, int64_t now)
+{
+    char value[DB_META_VALUE_SIZE];
+    int rc = db_meta_get(ctl->db, "controller_epoch", value, sizeof value);
+
+    if (!rc) {
+        char *end;
+        ctl->epoch = strtoull(value, &end, 10);
+        if (*end || !ctl->epoch) {
+            VLOG_WARN("db: bad controller_epoch '%s': starting a new one",
+                      value);
+            rc = -ENOENT;
+        } else {
+            VLOG_INFO("controller epoch %"PRIu64" (state kept)", ctl->epoch);
+            return;
+        }
+    }
+    if (rc != -ENOENT) {
+        ctl_db_check(ctl, rc, "meta get");
+    }
+    ctl->epoch = now > 0 ? (uint64_t) now : 1;
+    snprintf(value, sizeof value, "%"PRIu64, ctl->epoch);
+    ctl_db_check(ctl, db_meta_put(ctl->db, "controller_epoch", value),
+                 "meta put");
+    VLOG_INFO("controller epoch %"PRIu64" (new state)", ctl->epoch);
+}
+
 /* Opens the store and forgets the previous run's live state. */
 static int
 ctl_db_open(struct ctl_controller *ctl)
@@ -363,8 +434,9 @@ ctl_db_open(struct ctl_controller *ctl)
         free(sws);
     }
     ctl_db_check(ctl, db_link_expire(ctl->db, INT64_MAX, &n), "link expire");
-    ctl_db_event(ctl, "controller.start", "", "ssid %u, instance %016"PRIx64,
-                 ctl->cfg.ssid, ctl->instance);
+    ctl_epoch_load(ctl, now);
+    ctl_db_event(ctl, "controller.start", "", "ssid %u, instance %016"PRIx64
+                 ", epoch %"PRIu64, ctl->cfg.ssid, ctl->instance, ctl->epoch);
     return ctl_db_check(ctl, db_commit(ctl->db), "commit");
 }
 
@@ -461,9 +533,22 @@ ctl_provisioned(struct ctl_ofconn *conn, int status, void *aux)
 }
 
 static void
+ctl_switch_groups_clear(struct ctl_switch *sw)
+{
+    for (size_t i = 0; i < sw->n_groups; i++) {
+        free(sw->groups[i].buckets);
+    }
+    free(sw->groups);
+    sw->groups = NULL;
+    sw->n_groups = 0;
+}
+
+static void
 ctl_switch_free(struct ctl_switch *sw)
 {
     if (sw) {
+        ctl_switch_groups_clear(sw);
+        ctl_l2_destroy(sw->l2);
         free(sw->installed);
         free(sw);
     }
@@ -529,6 +614,251 @@ ctl_load_hosts(struct ctl_controller *ctl, struct ctl_rules_host **hosts,
     free(rows);
 }
 
+/* ---- object router: groups (object.h) --------------------------------- */
+
+/* Loads the live instances of this domain's hosts, in (objectID, flowID)
+ * order, into a malloc'ed array ('*insts' NULL and '*n' 0 when there are
+ * none or the store failed). */
+static void
+ctl_load_instances(struct ctl_controller *ctl,
+                   struct ctl_object_instance **insts, size_t *n)
+{
+    struct db_instance *rows;
+    size_t n_rows;
+
+    *insts = NULL;
+    *n = 0;
+    if (!ctl->db || ctl_db_check(ctl, db_instance_list(ctl->db, 0, &rows,
+                                                       &n_rows),
+                                 "instance list")) {
+        return;
+    }
+    *insts = calloc(n_rows + 1, sizeof **insts);
+    for (size_t i = 0; *insts && i < n_rows; i++) {
+        if (rows[i].ss_id != ctl->cfg.ssid) {
+            continue;
+        }
+        struct ctl_object_instance *o = &(*insts)[(*n)++];
+        o->object_id = rows[i].object_id;
+        memcpy(o->mac, rows[i].host_mac, 6);
+        o->sock_id = rows[i].sock_id;
+        o->flow_id = rows[i].flow_id;
+    }
+    free(rows);
+}
+
+static struct ctl_group *
+ctl_group_find(struct ctl_switch *sw, uint16_t object_id)
+{
+    for (size_t i = 0; i < sw->n_groups; i++) {
+        if (sw->groups[i].object_id == object_id) {
+            return &sw->groups[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+ctl_group_send(struct ctl_ofconn *conn, int rc, struct ofpbuf *msg,
+               const char *what, uint16_t object_id, size_t *ops)
+{
+    if (rc) {
+        VLOG_WARN("%s: cannot encode %s of group %u: %s",
+                  ctl_ofconn_name(conn), what, object_id, strerror(-rc));
+        return;
+    }
+    ctl_ofconn_send(conn, msg, NULL);
+    (*ops)++;
+}
+
+/* Brings the group of 'object_id' on object router 'sw' to one bucket per
+ * instance in 'insts' ('n' of them, all of that object): adds the group,
+ * or inserts and removes only the buckets that changed.  Returns the
+ * number of group mods sent. */
+static size_t
+ctl_group_update(struct ctl_switch *sw, struct ctl_ofconn *conn,
+                 uint16_t object_id, const struct ctl_object_instance *insts,
+                 size_t n)
+{
+    enum ofp_version version = ctl_ofconn_version(conn);
+    struct ctl_group *g = ctl_group_find(sw, object_id);
+    struct ofpbuf *msg = NULL;
+    size_t ops = 0;
+
+    if (!g) {
+        struct ctl_group *groups = realloc(sw->groups, (sw->n_groups + 1)
+                                                       * sizeof *groups);
+        if (!groups) {
+            return 0;
+        }
+        sw->groups = groups;
+        g = &sw->groups[sw->n_groups];
+        memset(g, 0, sizeof *g);
+        g->object_id = object_id;
+        g->next_bucket_id = 1;
+    }
+    uint32_t *removed, next = g->next_bucket_id;
+    struct ctl_object_bucket *added;
+    size_t n_removed, n_added;
+    int rc = ctl_object_diff(g->buckets, g->n_buckets, insts, n, &next,
+                             &removed, &n_removed, &added, &n_added);
+    if (rc) {
+        VLOG_WARN("%s: group %u: %s", ctl_ofconn_name(conn), object_id,
+                  strerror(-rc));
+        return 0;
+    }
+    struct ctl_object_bucket *list = calloc(g->n_buckets + n_added + 1,
+                                            sizeof *list);
+    if (!list) {
+        free(removed);
+        free(added);
+        return 0;
+    }
+    size_t n_list = 0;
+    for (size_t i = 0; i < g->n_buckets; i++) {
+        bool gone = false;
+        for (size_t j = 0; j < n_removed; j++) {
+            gone |= removed[j] == g->buckets[i].bucket_id;
+        }
+        if (!gone) {
+            list[n_list++] = g->buckets[i];
+        }
+    }
+    memcpy(&list[n_list], added, n_added * sizeof *added);
+    n_list += n_added;
+
+    if (g == &sw->groups[sw->n_groups]) {
+        /* New group: all its buckets at once. */
+        sw->n_groups++;
+        rc = ctl_object_encode_add(version, object_id, list, n_list, &msg);
+        ctl_group_send(conn, rc, msg, "add", object_id, &ops);
+    } else {
+        for (size_t j = 0; j < n_removed; j++) {
+            rc = ctl_object_encode_remove(version, object_id, removed[j],
+                                          &msg);
+            ctl_group_send(conn, rc, msg, "remove-buckets", object_id, &ops);
+        }
+        if (n_added) {
+            rc = ctl_object_encode_insert(version, object_id, added,
+                                          n_added, &msg);
+            ctl_group_send(conn, rc, msg, "insert-buckets", object_id,
+                           &ops);
+        }
+    }
+    if (ops) {
+        VLOG_INFO("%s: group %u: %zu buckets (%zu inserted, %zu removed)",
+                  ctl_ofconn_name(conn), object_id, n_list, n_added,
+                  n_removed);
+    }
+    free(g->buckets);
+    g->buckets = list;
+    g->n_buckets = n_list;
+    g->next_bucket_id = next;
+    free(removed);
+    free(added);
+    return ops;
+}
+
+/* Deletes the groups of 'sw' whose object has no instance in 'objects'
+ * ('n' objectIDs) any more.  Returns the number of group mods sent. */
+static size_t
+ctl_groups_prune(struct ctl_switch *sw, struct ctl_ofconn *conn,
+                 const uint16_t *objects, size_t n)
+{
+    size_t ops = 0;
+
+    for (size_t i = 0; i < sw->n_groups; ) {
+        struct ctl_group *g = &sw->groups[i];
+        bool wanted = false;
+        for (size_t j = 0; j < n; j++) {
+            wanted |= objects[j] == g->object_id;
+        }
+        if (wanted) {
+            i++;
+            continue;
+        }
+        struct ofpbuf *msg = NULL;
+        int rc = ctl_object_encode_delete(ctl_ofconn_version(conn),
+                                          g->object_id, &msg);
+        ctl_group_send(conn, rc, msg, "delete", g->object_id, &ops);
+        VLOG_INFO("%s: group %u deleted (no live instance)",
+                  ctl_ofconn_name(conn), g->object_id);
+        free(g->buckets);
+        sw->groups[i] = sw->groups[--sw->n_groups];
+    }
+    return ops;
+}
+
+/* Deletes every group of object router 'sw' (OpenFlow 1.5) and forgets
+ * them. */
+static void
+ctl_groups_flush(struct ctl_switch *sw, struct ctl_ofconn *conn)
+{
+    struct ofpbuf *msg;
+
+    if (!ctl_object_encode_delete(ctl_ofconn_version(conn), OFPG_ALL,
+                                  &msg)) {
+        ctl_ofconn_send(conn, msg, NULL);
+    }
+    ctl_switch_groups_clear(sw);
+}
+
+static void
+ctl_rr_probed(struct ctl_ofconn *conn, int status, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_switch *sw = ctl_switch_find(peer->ctl, ctl_ofconn_dpid(conn));
+
+    if (status || !sw || sw->peer != peer || !sw->rr_probing) {
+        return;
+    }
+    sw->rr_probing = false;
+    if (sw->resolve == CTL_RESOLVE_NONE) {
+        sw->resolve = CTL_RESOLVE_GROUP;
+        VLOG_INFO("%s: object router with selection_method=round_robin: "
+                  "resolving in select groups", ctl_ofconn_name(conn));
+        ctl_schedule_sync(peer->ctl);
+    }
+}
+
+/* Learns how object router 'sw' can resolve: OpenFlow 1.5 switches get a
+ * probe (add, then delete, an empty round_robin group; a stock switch
+ * refuses it with OFPBPC_BAD_VALUE, see ctl_peer_error()), OpenFlow 1.3
+ * ones cannot carry the method and resolve in the controller. */
+static void
+ctl_rr_probe(struct ctl_switch *sw, struct ctl_ofconn *conn)
+{
+    enum ofp_version version = ctl_ofconn_version(conn);
+    struct ofpbuf *msg;
+
+    if (sw->resolve != CTL_RESOLVE_NONE || sw->rr_probing) {
+        return;
+    }
+    if (version == OFP13_VERSION) {
+        sw->resolve = CTL_RESOLVE_CONTROLLER;
+        VLOG_WARN("%s: object router speaks OpenFlow 1.3, which cannot "
+                  "carry selection_method=round_robin: resolving in the "
+                  "controller", ctl_ofconn_name(conn));
+        return;
+    }
+    if (version != OFP15_VERSION) {
+        VLOG_WARN_RL(&ctl_rl, "%s: object router needs OpenFlow 1.3 or "
+                     "1.5: no object resolution", ctl_ofconn_name(conn));
+        return;
+    }
+    if (!ctl_object_encode_add(version, CTL_OBJECT_PROBE_GROUP, NULL, 0,
+                               &msg)) {
+        ctl_ofconn_send(conn, msg, NULL);
+    }
+    if (!ctl_object_encode_delete(version, CTL_OBJECT_PROBE_GROUP, &msg)) {
+        ctl_ofconn_send(conn, msg, NULL);
+    }
+    sw->rr_probing = true;
+    if (ctl_ofconn_barrier(conn, ctl_rr_probed, sw->peer)) {
+        sw->rr_probing = false;
+    }
+}
+
 static void
 ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
                 const struct ctl_rules_host *hosts, size_t n_hosts,
@@ -542,19 +872,48 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         return;
     }
     enum ofp_version version = ctl_ofconn_version(conn);
+    struct ctl_object_instance *insts = NULL;
+    uint16_t *objects = NULL;
+    size_t n_insts = 0, n_objects = 0, group_ops = 0;
+    if (sw->role == CTL_ROLE_OBJECT) {
+        ctl_rr_probe(sw, conn);
+        ctl_load_instances(ctl, &insts, &n_insts);
+        objects = calloc(n_insts + 1, sizeof *objects);
+        for (size_t i = 0; objects && i < n_insts; ) {
+            size_t j = i;
+            while (j < n_insts && insts[j].object_id == insts[i].object_id) {
+                j++;
+            }
+            objects[n_objects++] = insts[i].object_id;
+            if (sw->resolve == CTL_RESOLVE_GROUP) {
+                /* Groups before the flows that use them. */
+                group_ops += ctl_group_update(sw, conn, insts[i].object_id,
+                                              &insts[i], j - i);
+            }
+            i = j;
+        }
+    } else if (sw->n_groups) {
+        ctl_groups_flush(sw, conn);
+    }
     struct ctl_rules_input in = {
         .topo = ctl->topo,
         .ss_id = ctl->cfg.ssid,
         .object_router = ctl_object_router(ctl),
         .router_mac = { 0x02, 0x5c, 0x00, 0x00, 0x00, ctl->cfg.ssid },
+        .l2_learning = ctl->cfg.l2_learning,
         .hosts = hosts,
         .n_hosts = n_hosts,
+        .resolve = sw->resolve,
+        .objects = objects,
+        .n_objects = n_objects,
     };
     int rc = ctl_rules_switch(&in, sw->dpid, sw->role, version, &want,
                               &n_want);
     if (rc) {
         VLOG_WARN("%s: rule generation failed: %s", ctl_ofconn_name(conn),
                   strerror(-rc));
+        free(insts);
+        free(objects);
         return;
     }
     for (size_t i = 0; i < sw->n_installed; i++) {
@@ -581,6 +940,12 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         ctl_ofconn_send(conn, msg, NULL);
         added++;
     }
+    if (sw->resolve == CTL_RESOLVE_GROUP) {
+        /* After the flows that used them. */
+        group_ops += ctl_groups_prune(sw, conn, objects, n_objects);
+    }
+    free(insts);
+    free(objects);
     free(sw->installed);
     sw->installed = want;
     sw->n_installed = n_want;
@@ -588,8 +953,8 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         VLOG_INFO("%s: rules synced: %zu added, %zu removed, %zu in place",
                   ctl_ofconn_name(conn), added, removed, n_want);
     }
-    if (added || removed || !sw->provisioned) {
-        if (added || removed) {
+    if (added || removed || group_ops || !sw->provisioned) {
+        if (added || removed || group_ops) {
             sw->change_ns = change_ns;
         }
         if (ctl_ofconn_barrier(conn, ctl_provisioned, sw->peer)) {
@@ -645,6 +1010,14 @@ ctl_switch_provision(struct ctl_controller *ctl, struct ctl_switch *sw)
 
     ctl_ofconn_send(conn, ctl_rules_encode_flush(ctl_ofconn_version(conn)),
                     NULL);
+    sw->resolve = CTL_RESOLVE_NONE;
+    sw->rr_probing = false;
+    if (sw->role == CTL_ROLE_OBJECT
+        && ctl_ofconn_version(conn) == OFP15_VERSION) {
+        ctl_groups_flush(sw, conn);
+    } else {
+        ctl_switch_groups_clear(sw);
+    }
     ctl_load_hosts(ctl, &hosts, &n_hosts);
     ctl_switch_sync(ctl, sw, hosts, n_hosts, 0);
     free(hosts);
@@ -769,10 +1142,6 @@ ctl_peer_port_changed(struct ctl_ofconn *conn,
 static void ctl_packet_out(struct ctl_ofconn *, uint32_t port,
                            const void *frame, size_t len);
 
-/* Lease and keepalive handed to joining hosts. */
-#define CTL_LEASE_SECONDS 60
-#define CTL_KEEPALIVE_SECONDS 20
-
 /* If 'frame' (from 'in_port' of 'conn') is a SCAFFOLD control datagram,
  * handles it (control.h), answers with a packet-out on the same port and
  * returns 0; returns -ENOENT for any other frame. */
@@ -804,9 +1173,9 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
     struct ctl_control_config ccfg = {
         .ss_id = ctl->cfg.ssid,
         .router_mac = { 0x02, 0x5c, 0x00, 0x00, 0x00, ctl->cfg.ssid },
-        .lease_seconds = CTL_LEASE_SECONDS,
-        .keepalive_seconds = CTL_KEEPALIVE_SECONDS,
-        .epoch = 1,
+        .lease_seconds = ctl->cfg.lease_ms / 1000,
+        .keepalive_seconds = ctl->cfg.lease_ms / 3000,
+        .epoch = ctl->epoch,
     };
     struct ctl_control_origin from = {
         .dpid = ctl_ofconn_dpid(conn),
@@ -857,12 +1226,105 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
     return 0;
 }
 
+/* Fallback resolution on an object router without round-robin groups: if
+ * 'frame' (from 'in_port' of 'conn') is an unresolved SCAFFOLD packet of
+ * this domain, picks an instance of its objectID round robin and answers
+ * with an exact 5-tuple flow plus a packet-out that resolve it (object.h),
+ * and returns 0; -ENOENT for any other frame. */
+static int
+ctl_resolve_packet(struct ctl_controller *ctl, struct ctl_ofconn *conn,
+                   uint32_t in_port, const void *frame, size_t len)
+{
+    struct sfp_frame f;
+
+    if (sfp_frame_decode(frame, len, &f) != SFP_OK
+        || !sfp_flowid_is_unresolved(f.dst_flow)
+        || f.dst_flow >> 24 != ctl->cfg.ssid) {
+        return -ENOENT;
+    }
+    struct ctl_object_instance *insts, *mine;
+    size_t n_insts, n = 0;
+    ctl_load_instances(ctl, &insts, &n_insts);
+    for (mine = insts; mine && mine < insts + n_insts; mine++) {
+        if (mine->object_id == f.dst_obj) {
+            break;
+        }
+    }
+    while (mine && mine + n < insts + n_insts
+           && mine[n].object_id == f.dst_obj) {
+        n++;
+    }
+    int i = ctl_object_rr_pick(mine, n, &ctl->rr_last[f.dst_obj]);
+    if (i < 0) {
+        VLOG_DBG_RL(&ctl_rl, "%s: port %"PRIu32": object %u has no live "
+                    "instance: dropped", ctl_ofconn_name(conn), in_port,
+                    f.dst_obj);
+        free(insts);
+        return 0;
+    }
+    uint32_t flow_id = mine[i].flow_id;
+    free(insts);
+
+    struct ctl_object_flow of = {
+        .in_port = in_port,
+        .nw_src = f.src_flow, .nw_dst = f.dst_flow,
+        .tp_src = f.src_obj, .tp_dst = f.dst_obj,
+    };
+    struct ofpbuf *fm, *po;
+    int rc = ctl_object_encode_resolved(ctl_ofconn_version(conn), &of,
+                                        flow_id, frame, len, &fm, &po);
+    if (rc) {
+        VLOG_WARN_RL(&ctl_rl, "%s: cannot resolve object %u: %s",
+                     ctl_ofconn_name(conn), f.dst_obj, strerror(-rc));
+        return 0;
+    }
+    ctl_ofconn_send(conn, fm, NULL);
+    ctl_ofconn_send(conn, po, NULL);
+    VLOG_INFO_RL(&ctl_rl, "%s: port %"PRIu32": %u.%u.%u:%u -> object %u "
+                 "resolved to %u.%u.%u (controller round robin)",
+                 ctl_ofconn_name(conn), in_port, f.src_flow >> 24,
+                 (f.src_flow >> 16) & 0xff, f.src_flow & 0xffff, f.src_obj,
+                 f.dst_obj, flow_id >> 24, (flow_id >> 16) & 0xff,
+                 flow_id & 0xffff);
+    return 0;
+}
+
+/* --l2-learning: answers a packet-in of non-SCAFFOLD traffic on a label
+ * router (l2.h). */
+static void
+ctl_l2_packet_in(struct ctl_switch *sw, struct ctl_ofconn *conn,
+                 uint32_t in_port, uint32_t buffer_id, const void *frame,
+                 size_t len)
+{
+    struct ofpbuf *fm, *po;
+
+    if (!sw->l2) {
+        sw->l2 = ctl_l2_create(CTL_L2_MAX_MACS);
+        if (!sw->l2) {
+            return;
+        }
+    }
+    if (ctl_l2_answer(sw->l2, ctl_ofconn_version(conn), in_port, buffer_id,
+                      frame, len, &fm, &po)) {
+        VLOG_DBG_RL(&ctl_rl, "%s: runt packet-in (%zu bytes) ignored",
+                    ctl_ofconn_name(conn), len);
+        return;
+    }
+    if (fm) {
+        ctl_ofconn_send(conn, fm, NULL);
+    }
+    if (po) {
+        ctl_ofconn_send(conn, po, NULL);
+    }
+}
+
 static void
 ctl_handle_packet_in(struct ctl_peer *peer, const struct ofp_header *oh)
 {
     struct ctl_controller *ctl = peer->ctl;
     struct ctl_ofconn *conn = peer->conn;
     struct ofputil_packet_in pin;
+    struct ctl_switch *sw;
     struct ctl_probe probe;
     size_t total_len;
     uint32_t buffer_id;
@@ -879,7 +1341,19 @@ ctl_handle_packet_in(struct ctl_peer *peer, const struct ofp_header *oh)
     if (!ctl_handle_control(ctl, conn, in_port, pin.packet, pin.packet_len)) {
         return;
     }
+    sw = ctl_switch_find(ctl, ctl_ofconn_dpid(conn));
+    if (sw && sw->role == CTL_ROLE_OBJECT
+        && sw->resolve == CTL_RESOLVE_CONTROLLER && ctl->rr_last
+        && !ctl_resolve_packet(ctl, conn, in_port, pin.packet,
+                               pin.packet_len)) {
+        return;
+    }
     if (ctl_probe_decode(pin.packet, pin.packet_len, &probe)) {
+        if (sw && ctl->cfg.l2_learning && sw->role != CTL_ROLE_OBJECT) {
+            ctl_l2_packet_in(sw, conn, in_port, buffer_id, pin.packet,
+                             pin.packet_len);
+            return;
+        }
         VLOG_DBG_RL(&ctl_rl, "%s: packet-in (%zu bytes) ignored",
                     ctl_ofconn_name(conn), pin.packet_len);
         return;
@@ -927,15 +1401,39 @@ ctl_peer_message(struct ctl_ofconn *conn, enum ofptype type,
     }
 }
 
+/* An OFPT_ERROR (already logged by ofconn).  An object router that
+ * refuses a group mod with OFPBPC_BAD_VALUE does not know
+ * selection_method=round_robin (stock OVS): its groups go and the
+ * controller resolves unresolved flows itself from then on. */
 static void
 ctl_peer_error(struct ctl_ofconn *conn, uint32_t xid, enum ofperr error,
                void *aux)
 {
-    /* Already logged by ofconn; rule reconciliation will use it. */
-    (void) conn;
+    struct ctl_peer *peer = aux;
+    struct ctl_controller *ctl = peer->ctl;
+    struct ctl_switch *sw = ctl_switch_find(ctl, ctl_ofconn_dpid(conn));
+
     (void) xid;
-    (void) error;
-    (void) aux;
+    if (!sw || sw->peer != peer || sw->role != CTL_ROLE_OBJECT
+        || error != OFPERR_OFPBPC_BAD_VALUE
+        || sw->resolve == CTL_RESOLVE_CONTROLLER) {
+        return;
+    }
+    VLOG_WARN("%s: object router refuses selection_method=round_robin "
+              "(OFPBPC_BAD_VALUE: no ofproto-ext extension, stock OVS?): "
+              "resolving unresolved flows in the controller",
+              ctl_ofconn_name(conn));
+    char subject[32];
+    snprintf(subject, sizeof subject, "%016"PRIx64, sw->dpid);
+    ctl_db_event(ctl, "switch.no_round_robin", subject,
+                 "group mod refused with OFPBPC_BAD_VALUE; fallback to "
+                 "controller resolution");
+    sw->rr_probing = false;
+    sw->resolve = CTL_RESOLVE_CONTROLLER;
+    if (sw->n_groups) {
+        ctl_groups_flush(sw, conn);
+    }
+    ctl_schedule_sync(ctl);
 }
 
 static void
@@ -1064,6 +1562,44 @@ ctl_probe_tick(uv_timer_t *timer)
         ctl_schedule_sync(ctl);
         ctl_status_write(ctl);
     }
+}
+
+/* ---- leases ------------------------------------------------------------- */
+
+/* Removes the hosts whose lease ran out (no keepalive in time), with
+ * their instances; their rules and buckets go with the sync that
+ * follows. */
+static void
+ctl_lease_tick(uv_timer_t *timer)
+{
+    struct ctl_controller *ctl = timer->data;
+    struct db_host *hosts;
+    size_t n;
+    int64_t now = ctl_wall_ms();
+
+    if (!ctl->db || ctl_db_check(ctl, db_host_list_expired(ctl->db, now,
+                                                           &hosts, &n),
+                                 "expired host list") || !n) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct db_host *h = &hosts[i];
+        char subject[24];
+        snprintf(subject, sizeof subject, "%02x:%02x:%02x:%02x:%02x:%02x",
+                 h->mac[0], h->mac[1], h->mac[2], h->mac[3], h->mac[4],
+                 h->mac[5]);
+        if (ctl_db_check(ctl, db_host_delete(ctl->db, h->mac),
+                         "host delete")) {
+            continue;
+        }
+        VLOG_INFO("host %s (%u.%u) lease expired %"PRId64" ms ago: removed "
+                  "with its instances", subject, h->ss_id, h->host_id,
+                  now - h->lease_expiry);
+        ctl_db_event(ctl, "host.expire", subject, "address %u.%u, lease "
+                     "ran out", h->ss_id, h->host_id);
+    }
+    free(hosts);
+    ctl_schedule_sync(ctl);
 }
 
 /* ---- status file ------------------------------------------------------- */
@@ -1231,7 +1767,7 @@ ctl_hook_status(void *aux, struct ctl_rpc_status *st)
     struct ctl_controller *ctl = aux;
 
     snprintf(st->version, sizeof st->version, "scaffold-controller 0.1");
-    st->epoch = 1;
+    st->epoch = ctl->epoch;
     st->ss_id = ctl->cfg.ssid;
     st->started_ms = ctl->started_ms;
     return 0;
@@ -1241,10 +1777,11 @@ static int
 ctl_hook_switch_info(void *aux, uint64_t dpid,
                      struct ctl_rpc_switch_info *info)
 {
-    (void) aux;
-    (void) dpid;
-    /* Round-robin detection comes with the object router groups. */
-    info->has_round_robin = false;
+    struct ctl_controller *ctl = aux;
+    struct ctl_switch *sw = ctl_switch_find(ctl, dpid);
+
+    /* Known once the object router answered the probe group mod. */
+    info->has_round_robin = sw && sw->resolve == CTL_RESOLVE_GROUP;
     return 0;
 }
 
@@ -1293,6 +1830,7 @@ ctl_controller_create(uv_loop_t *loop, const struct ctl_config *cfg,
     }
     snprintf(ctl->db_path, sizeof ctl->db_path, "%s/scaffold.db",
              cfg->state_dir);
+    ctl->rr_last = calloc(UINT16_MAX + 1, sizeof *ctl->rr_last);
     *ctlp = ctl;
     return 0;
 }
@@ -1364,6 +1902,9 @@ ctl_controller_start(struct ctl_controller *ctl)
     ctl->probe_timer.data = ctl;
     uv_timer_start(&ctl->probe_timer, ctl_probe_tick, cfg->probe_interval_ms,
                    cfg->probe_interval_ms);
+    uv_timer_init(ctl->loop, &ctl->lease_timer);
+    ctl->lease_timer.data = ctl;
+    uv_timer_start(&ctl->lease_timer, ctl_lease_tick, 1000, 1000);
     VLOG_INFO("controller started: ssid %u, instance %016"PRIx64
               ", status %s", cfg->ssid, ctl->instance, ctl->status_path);
     ctl_status_write(ctl);
@@ -1393,6 +1934,9 @@ ctl_controller_stop(struct ctl_controller *ctl)
     if (ctl->sync_timer.loop) {
         uv_close((uv_handle_t *) &ctl->sync_timer, NULL);
     }
+    if (ctl->lease_timer.loop) {
+        uv_close((uv_handle_t *) &ctl->lease_timer, NULL);
+    }
     for (size_t i = 0; i < ctl->cfg.n_connect; i++) {
         if (ctl->connectors[i].ctl) {
             uv_close((uv_handle_t *) &ctl->connectors[i].retry, NULL);
@@ -1420,6 +1964,7 @@ ctl_controller_destroy(struct ctl_controller *ctl)
     ctl_rpc_server_destroy(ctl->rpc);
     db_close(ctl->db);
     free(ctl->connectors);
+    free(ctl->rr_last);
     free(ctl);
 }
 

@@ -8,7 +8,7 @@
  * desired rule set of one switch (see rules.h for the table layout),
  * computed from the topology and the joined hosts; the controller installs
  * the difference between it and what the switch has.  The object router's
- * select groups are not generated yet.
+ * select groups themselves come from object.c.
  *
  * ctl_rule_encode() refuses what the negotiated version cannot carry
  * (libopenvswitch's encoders abort on that) and what lacks its match
@@ -156,13 +156,21 @@ ctl_rules_switch(const struct ctl_rules_input *in, uint64_t dpid,
     *rules = NULL;
     *n = 0;
     for (size_t i = 0; i < n_base; i++) {
-        *ctl_rule_vec_add(&v) = base[i];
+        struct ctl_rule *r = ctl_rule_vec_add(&v);
+        *r = base[i];
+        if (in->l2_learning && role != CTL_ROLE_OBJECT
+            && r->table == CTL_TABLE_CLASSIFY
+            && r->priority == CTL_PRIO_DROP) {
+            /* Non-SCAFFOLD traffic: L2 learning in the controller. */
+            r->cookie = ctl_cookie(CTL_COOKIE_L2, 0);
+            r->action = CTL_A_CONTROLLER;
+        }
     }
-    if (version < OFP13_VERSION || role == CTL_ROLE_OBJECT) {
-        /* Single-table switches and the object router: base only (the
-         * object router's groups come from the object module). */
+    if (version < OFP13_VERSION) {
+        /* Single-table switches: base only. */
         goto out;
     }
+    bool object = role == CTL_ROLE_OBJECT;
 
     /* One search gives the first hop toward every reachable switch. */
     struct ctl_topo_route *routes;
@@ -249,7 +257,22 @@ ctl_rules_switch(const struct ctl_rules_input *in, uint64_t dpid,
             }
         }
         uint32_t port = route ? route->out_port : h->port_no;
-        struct ctl_rule *r = ctl_rule_vec_add(&v);
+        struct ctl_rule *r;
+        if (object && route) {
+            /* A resolved packet often goes back where it came from. */
+            r = ctl_rule_vec_add(&v);
+            r->table = CTL_TABLE_ROUTE;
+            r->priority = CTL_PRIO_PREFIX_IN_PORT;
+            r->cookie = ctl_cookie(CTL_COOKIE_PREFIX,
+                                   ((uint64_t) h->ss_id << 8) | h->host_id);
+            r->match = CTL_M_IN_PORT | CTL_M_DL_TYPE | CTL_M_NW_DST;
+            r->in_port = port;
+            r->dl_type = CTL_ETH_TYPE_IP;
+            r->nw_dst = ctl_prefix(h->ss_id, h->host_id);
+            r->nw_dst_mask = 0xffff0000;
+            r->action = CTL_A_IN_PORT;
+        }
+        r = ctl_rule_vec_add(&v);
         r->table = CTL_TABLE_ROUTE;
         r->priority = CTL_PRIO_PREFIX;
         r->cookie = ctl_cookie(CTL_COOKIE_PREFIX,
@@ -284,6 +307,29 @@ ctl_rules_switch(const struct ctl_rules_input *in, uint64_t dpid,
         r->out_port = orr->out_port;
     }
     free(routes);
+
+    /* Object router: unresolved traffic per objectID to its group or to
+     * the controller. */
+    for (size_t i = 0; object && in->resolve != CTL_RESOLVE_NONE
+                       && i < in->n_objects; i++) {
+        struct ctl_rule *r = ctl_rule_vec_add(&v);
+        r->table = CTL_TABLE_CLASSIFY;
+        r->priority = CTL_PRIO_OBJECT;
+        r->cookie = ctl_cookie(CTL_COOKIE_OBJECT, in->objects[i]);
+        r->match = CTL_M_DL_TYPE | CTL_M_NW_PROTO | CTL_M_NW_DST
+                   | CTL_M_TP_DST;
+        r->dl_type = CTL_ETH_TYPE_IP;
+        r->nw_proto = CTL_IPPROTO_UDP;
+        r->nw_dst = ctl_prefix(in->ss_id, SFP_HOST_UNRESOLVED);
+        r->nw_dst_mask = 0xffff0000;
+        r->tp_dst = in->objects[i];
+        if (in->resolve == CTL_RESOLVE_GROUP) {
+            r->action = CTL_A_GROUP;
+            r->group_id = in->objects[i];
+        } else {
+            r->action = CTL_A_CONTROLLER;
+        }
+    }
 
 out:
     if (v.error) {
@@ -399,6 +445,9 @@ ctl_rule_to_ofpacts(const struct ctl_rule *rule, struct ofpbuf *ofpacts)
         break;
     case CTL_A_GOTO:
         ofpact_put_GOTO_TABLE(ofpacts)->table_id = rule->goto_table;
+        break;
+    case CTL_A_IN_PORT:
+        ofpact_put_OUTPUT(ofpacts)->port = OFPP_IN_PORT;
         break;
     case CTL_A_DROP:
     default:
@@ -568,6 +617,9 @@ ctl_rule_format_parts(const struct ctl_rule *rule, char *match_out,
         break;
     case CTL_A_GOTO:
         CTL_PUT(actions, a, "goto_table:%u", rule->goto_table);
+        break;
+    case CTL_A_IN_PORT:
+        CTL_PUT(actions, a, "IN_PORT");
         break;
     case CTL_A_DROP:
     default:

@@ -21,6 +21,19 @@
  *                         toward the object router; the rest dropped
  *                         (counted).
  *
+ * The object router (OpenFlow 1.5) has the same two tables, without hosts
+ * of its own: table 0 also sends unresolved SCAFFOLD traffic for each
+ * objectID with live instances (udp, nw_dst=ss.0.0.0/16, tp_dst=objectID)
+ * to the select group of that objectID (group id = objectID; see
+ * object.h) or, on a switch without round-robin groups, to the
+ * controller.  A bucket rewrites nw_dst to the instance's flowID and
+ * resubmits to table 1, whose prefix routes carry the packet toward the
+ * instance.  The resolved packet usually leaves by the port it came in on
+ * (client and instance behind the same label router), which OpenFlow
+ * forbids for a plain output: table 1 of the object router therefore has,
+ * per host, one more rule "in_port=OUT, nw_dst=prefix -> output:IN_PORT"
+ * one priority above the route "nw_dst=prefix -> output:OUT".
+ *
  * Cookies identify what installed a rule, so that `ovs-ofctl dump-flows` is
  * readable and stale rules can be found by cookie:
  *
@@ -48,10 +61,15 @@ enum ctl_cookie_kind {
     CTL_COOKIE_CONTROL = 0x02,    /* Control objectID to the controller. */
     CTL_COOKIE_DROP = 0x03,       /* Default drop (counted); value table. */
     CTL_COOKIE_TRANSIT = 0x04,    /* Inter-switch port; value port. */
+    CTL_COOKIE_L2 = 0x05,         /* Table-0 default to the controller
+                                   * (--l2-learning, instead of drop). */
+    CTL_COOKIE_L2_FLOW = 0x06,    /* A flow learnt by L2 learning. */
     CTL_COOKIE_PREFIX = 0x10,     /* nw_dst=ss.host.0.0/16 routes. */
     CTL_COOKIE_ANTISPOOF = 0x11,  /* Edge-port source checks. */
     CTL_COOKIE_UNRESOLVED = 0x12, /* hostID 0 toward the object router. */
     CTL_COOKIE_OBJECT = 0x20,     /* Object router, per objectID. */
+    CTL_COOKIE_RESOLVED = 0x21,   /* Object router fallback: one resolved
+                                   * flow (short-lived); value objectID. */
 };
 
 /* Tables. */
@@ -66,7 +84,10 @@ enum {
     CTL_PRIO_CONTROL = 60000,
     CTL_PRIO_SPOOF_ALLOW = 50000,
     CTL_PRIO_SPOOF_DROP = 49000,
+    CTL_PRIO_RESOLVED = 45001,
+    CTL_PRIO_OBJECT = 45000,
     CTL_PRIO_TRANSIT = 40000,
+    CTL_PRIO_PREFIX_IN_PORT = 40001,
     CTL_PRIO_PREFIX = 40000,
     CTL_PRIO_DROP = 0,
 };
@@ -88,6 +109,7 @@ enum ctl_rule_action {
     CTL_A_CONTROLLER,           /* Whole packet to the controller. */
     CTL_A_GROUP,                /* To group 'group_id' (OpenFlow 1.1+). */
     CTL_A_GOTO,                 /* Continue in table 'goto_table' (1.1+). */
+    CTL_A_IN_PORT,              /* Back out of the ingress port. */
 };
 
 /* One flow, independent of the OpenFlow version.  Addresses and ports in
@@ -145,14 +167,28 @@ struct ctl_rules_host {
     uint32_t port_no;           /* Attachment port. */
 };
 
+/* How the object router resolves unresolved destinations. */
+enum ctl_resolve {
+    CTL_RESOLVE_NONE,           /* Not known yet: no per-object rules. */
+    CTL_RESOLVE_GROUP,          /* Select groups, round robin. */
+    CTL_RESOLVE_CONTROLLER,     /* Packet-in; the controller resolves. */
+};
+
 /* Everything the per-switch rules depend on. */
 struct ctl_rules_input {
     const struct ctl_topo *topo;  /* Switches, links, paths. */
     uint8_t ss_id;                /* This domain. */
     uint64_t object_router;       /* Its dpid; 0 when none is known. */
     uint8_t router_mac[6];        /* Ethernet src on the last hop. */
+    bool l2_learning;             /* Label routers: table-0 default to the
+                                   * controller instead of drop. */
     const struct ctl_rules_host *hosts;
     size_t n_hosts;
+    /* Object router only: */
+    enum ctl_resolve resolve;     /* How it resolves. */
+    const uint16_t *objects;      /* ObjectIDs with live instances (and a
+                                   * group, for CTL_RESOLVE_GROUP). */
+    size_t n_objects;
 };
 
 int ctl_rules_switch(const struct ctl_rules_input *, uint64_t dpid,

@@ -246,7 +246,8 @@ int db_host_delete(struct db *db, const uint8_t mac[DB_MAC_LEN]);
 /* Lists all hosts in (ss_id, host_id) order. */
 int db_host_list(struct db *db, struct db_host **out, size_t *n);
 
-/* Lists the hosts whose lease expired before 'now', in expiry order. */
+/* Lists the hosts whose lease expired before 'now', in expiry order.  A
+ * lease_expiry of 0 means no lease: such a host never expires. */
 int db_host_list_expired(struct db *db, int64_t now, struct db_host **out,
                          size_t *n);
 
@@ -317,6 +318,18 @@ int db_request_get(struct db *db, const uint8_t mac[DB_MAC_LEN],
 /* Forgets the replies stored before 'before'; '*n' (may be NULL) gets how
  * many. */
 int db_request_prune(struct db *db, int64_t before, size_t *n);
+
+/* ---- controller metadata ------------------------------------------------ */
+
+#define DB_META_VALUE_SIZE 256  /* Size of a metadata value, NUL included. */
+
+/* Reads the metadata value named 'key' into 'value' ('size' bytes, NUL
+ * terminated); -ENOENT if unset, -EINVAL if it does not fit. */
+int db_meta_get(struct db *db, const char *key, char *value, size_t size);
+
+/* Sets metadata 'key' to 'value' (at most DB_META_VALUE_SIZE - 1 bytes,
+ * -EINVAL otherwise), replacing any earlier value. */
+int db_meta_put(struct db *db, const char *key, const char *value);
 
 /* Returns the name of 'role' ("unknown", "label", "object"). */
 const char *db_role_name(enum db_role role);

@@ -206,7 +206,7 @@ db_host_list_expired(struct db *db, int64_t now, struct db_host **out,
     }
     return db_host_query_list(db, "host list expired", "SELECT "
                               HOST_COLUMNS " FROM hosts"
-                              " WHERE lease_expiry < ?1"
+                              " WHERE lease_expiry > 0 AND lease_expiry < ?1"
                               " ORDER BY lease_expiry, mac", now, out, n);
 }
 

@@ -205,3 +205,63 @@ db_request_prune(struct db *db, int64_t before, size_t *n)
     }
     return error;
 }
+
+/* ---- controller metadata ------------------------------------------------ */
+
+int
+db_meta_get(struct db *db, const char *key, char *value, size_t size)
+{
+    static const char op[] = "meta get";
+    sqlite3_stmt *stmt;
+
+    int error = db_enter(db);
+    if (error) {
+        return error;
+    }
+    if (!key || !value || !size) {
+        return db_fail(db, -EINVAL, op, "no key or output");
+    }
+    value[0] = '\0';
+    error = db_query(db, op, &stmt, "SELECT value FROM meta WHERE key = ?1",
+                     "t", key);
+    if (error) {
+        return error;
+    }
+    error = db_next(db, op, stmt);
+    if (error == 1) {
+        const unsigned char *text = sqlite3_column_text(stmt, 0);
+        size_t len = text ? strlen((const char *) text) : 0;
+        if (len >= size) {
+            error = db_fail(db, -EINVAL, op, "value of '%s' does not fit "
+                            "in %zu bytes", key, size);
+        } else {
+            memcpy(value, text ? (const char *) text : "", len + 1);
+            error = 0;
+        }
+    } else if (!error) {
+        error = db_fail(db, -ENOENT, op, "'%s' is not set", key);
+    }
+    sqlite3_finalize(stmt);
+    return error;
+}
+
+int
+db_meta_put(struct db *db, const char *key, const char *value)
+{
+    static const char op[] = "meta put";
+
+    int error = db_enter(db);
+    if (error) {
+        return error;
+    }
+    if (!key || !value) {
+        return db_fail(db, -EINVAL, op, "no key or value");
+    }
+    error = db_check_text(db, op, "value", value, DB_META_VALUE_SIZE);
+    if (error) {
+        return error;
+    }
+    return db_run(db, op, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                  "tt", key, value);
+}

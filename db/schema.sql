@@ -1,11 +1,11 @@
 -- SPDX-License-Identifier: Apache-2.0
 --
--- SCAFFOLD controller state: the whole schema at its latest version (2),
+-- SCAFFOLD controller state: the whole schema at its latest version (3),
 -- for reading.  The store is built and upgraded by the migrations in
 -- db/migrations/ (001_initial.sql, 002_requests_and_names.sql, ...); this
 -- file must describe the same tables, columns, keys, indexes and triggers
 -- as applying all of them, which the unit test db_test checks.  Running it
--- on an empty file gives a store that db_open() accepts as version 2.
+-- on an empty file gives a store that db_open() accepts as version 3.
 --
 -- Conventions: dpids, event ids and request ids are 64-bit unsigned values
 -- stored in INTEGER columns by bit pattern; times are milliseconds since the
@@ -112,6 +112,13 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_age ON requests (created_at);
 
+-- Small named values of the controller itself, e.g. its epoch (v3).
+CREATE TABLE meta (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL DEFAULT ''
+);
+
 INSERT INTO schema_version (version, applied_at)
 VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
-       (2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+       (2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+       (3, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));

@@ -92,8 +92,11 @@ check "s1 routes 1.2/16 toward s2" sf_wait 5 has_flow "$S1" \
     "nw_dst=1.2.0.0/16 actions=output:1"
 check "s1 last hop to h1 (1.1/16, port 5)" has_flow "$S1" \
     "nw_dst=1.1.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:5"
-check "h1 agent in state JOINED with epoch 1" \
-    eval 'st "$NS1" | grep -q "join state=JOINED epoch=1"'
+# The epoch is the controller's, kept in its store (new with a fresh one).
+EPOCH=$(sqlite3 -cmd ".timeout 2000" "$STATE/scaffold.db" \
+    "select value from meta where key = 'controller_epoch'")
+check "h1 agent in state JOINED with the controller's epoch ($EPOCH)" \
+    eval 'st "$NS1" | grep -q "join state=JOINED epoch=$EPOCH\b"'
 kill -TERM "$CPID"
 wait "$CPID"
 check_eq "controller exits 0" 0 "$?"

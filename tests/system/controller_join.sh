@@ -235,8 +235,13 @@ if [ -x "$SFCTL" ]; then
     check "s2: h2's prefix removed after evict" sf_wait 5 no_flow "$S2" \
         "1.2.0.0/16"
     check "sfctl set-role 1 object" eval 'sfc set-role 1 object >/dev/null'
-    check "s1 (now an object router) loses its host rules" sf_wait 5 \
-        no_flow "$S1" "1.3.0.0/16"
+    # An object router routes resolved packets back out of their ingress
+    # port (IN_PORT rules) and sends no unresolved traffic anywhere.
+    check "s1 (now an object router) gets the IN_PORT route to h1" \
+        sf_wait 5 has_flow "$S1" \
+        "priority=40001,ip,in_port=1,nw_dst=1.3.0.0/16 actions=IN_PORT"
+    check "s1 (now an object router) loses its unresolved route" \
+        sf_wait 5 no_flow "$S1" "nw_dst=1.0.0.0/16"
 else
     not_ok "sfctl not built"
 fi

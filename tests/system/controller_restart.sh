@@ -134,7 +134,9 @@ check "s1: foreign rule kept" grep -q "cookie=0x1234, table=3" <<<"$f1"
 check_eq "s1: exactly 10 SCAFFOLD rules (no duplicates)" 10 \
     "$(grep -c 'cookie=0x5c' <<<"$f1")"
 check_eq "s2: exactly 11 SCAFFOLD rules" 11 "$(grep -c 'cookie=0x5c' <<<"$f2")"
-check_eq "s3 (object router): the 4 base rules" 4 \
+# The object router: 4 base rules, 1 transit, and per host a route plus
+# its IN_PORT twin (no instances bound: no groups).
+check_eq "s3 (object router): 4 base + 1 transit + 2x2 routes" 9 \
     "$(grep -c 'cookie=0x5c' <<<"$f3")"
 
 # Data path: a SCAFFOLD-addressed UDP frame from h1 (1.1.0.5) to h2's

@@ -39,6 +39,8 @@ test_defaults(void)
     CU_ASSERT_EQUAL(cfg.ssid, 1);
     CU_ASSERT_EQUAL(cfg.n_connect, 0);
     CU_ASSERT_EQUAL(cfg.log_level, CTL_LOG_INFO);
+    CU_ASSERT_EQUAL(cfg.lease_ms, 60000);
+    CU_ASSERT_FALSE(cfg.l2_learning);
     CU_ASSERT_EQUAL(ctl_config_check(&cfg, err, sizeof err), 0);
 }
 
@@ -116,6 +118,15 @@ test_file_bad_values(void)
     CU_ASSERT_EQUAL(load("[roles]\n1 = router\n"), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.ini:2: role: bad role 'router'"));
     CU_ASSERT_EQUAL(load("[roles]\n12345678901234567 = label\n"), -EINVAL);
+    CU_ASSERT_EQUAL(load("[controller]\nl2_learning = maybe\n"), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "t.ini:2: l2_learning: expected yes or no, "
+                           "got 'maybe'");
+    CU_ASSERT_EQUAL(load("[timers]\nlease = 2999\n"), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.ini:2: lease: bad value '2999'"));
+    CU_ASSERT_EQUAL(load("[controller]\nl2_learning = yes\n"
+                         "[timers]\nlease = 3000\n"), 0);
+    CU_ASSERT_TRUE(cfg.l2_learning);
+    CU_ASSERT_EQUAL(cfg.lease_ms, 3000);
 }
 
 static void
@@ -160,6 +171,11 @@ test_args_ok(void)
     CU_ASSERT_EQUAL(ctl_config_role(&cfg, 0xa), CTL_ROLE_OBJECT);
     CU_ASSERT_EQUAL(cfg.log_level, CTL_LOG_WARN);
     CU_ASSERT_EQUAL(cfg.dead_timeout_ms, 20000);
+
+    char *a2[] = { "ctl", "--l2-learning", "--lease", "9000", NULL };
+    CU_ASSERT_EQUAL(args(4, a2), 0);
+    CU_ASSERT_TRUE(cfg.l2_learning);
+    CU_ASSERT_EQUAL(cfg.lease_ms, 9000);
 }
 
 static void

@@ -195,6 +195,28 @@ test_move_and_unreachable(void)
     free(rules);
 }
 
+/* The object router s3 (one link, port 1 toward s2): transit, and per
+ * host a route back out of the ingress port plus the plain route. */
+static const char *object_none[] = {
+    "table=0,priority=65000,cookie=0x5c01000000000000,dl_type=0x88cc "
+    "actions=CONTROLLER:65535",
+    "table=0,priority=60000,cookie=0x5c02000000000000,dl_type=0x0800,"
+    "nw_proto=17,tp_dst=1 actions=CONTROLLER:65535",
+    "table=0,priority=0,cookie=0x5c03000000000000 actions=drop",
+    "table=1,priority=0,cookie=0x5c03000000000001 actions=drop",
+    "table=0,priority=40000,cookie=0x5c04000000000001,in_port=1 "
+    "actions=goto_table:1",
+    "table=1,priority=40001,cookie=0x5c10000000000101,in_port=1,"
+    "dl_type=0x0800,nw_dst=1.1.0.0/16 actions=IN_PORT",
+    "table=1,priority=40000,cookie=0x5c10000000000101,dl_type=0x0800,"
+    "nw_dst=1.1.0.0/16 actions=output:1",
+    "table=1,priority=40001,cookie=0x5c10000000000102,in_port=1,"
+    "dl_type=0x0800,nw_dst=1.2.0.0/16 actions=IN_PORT",
+    "table=1,priority=40000,cookie=0x5c10000000000102,dl_type=0x0800,"
+    "nw_dst=1.2.0.0/16 actions=output:1",
+    NULL,
+};
+
 static void
 test_single_table_and_object(void)
 {
@@ -207,8 +229,39 @@ test_single_table_and_object(void)
     free(rules);
     CU_ASSERT_EQUAL(ctl_rules_switch(&input, 3, CTL_ROLE_OBJECT,
                                      OFP15_VERSION, &rules, &n), 0);
-    expect_rules(rules, n, base13);
+    expect_rules(rules, n, object_none);
     free(rules);
+
+    /* Objects 80 and 443 with live instances, resolved in groups... */
+    static const uint16_t objects[] = { 80, 443 };
+    input.objects = objects;
+    input.n_objects = 2;
+    input.resolve = CTL_RESOLVE_GROUP;
+    CU_ASSERT_EQUAL(ctl_rules_switch(&input, 3, CTL_ROLE_OBJECT,
+                                     OFP15_VERSION, &rules, &n), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 11);
+    expect_rules(rules, 9, object_none);
+    char buf[512];
+    ctl_rule_format(&rules[9], buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "table=0,priority=45000,"
+                           "cookie=0x5c20000000000050,dl_type=0x0800,"
+                           "nw_proto=17,nw_dst=1.0.0.0/16,tp_dst=80 "
+                           "actions=group:80");
+    free(rules);
+
+    /* ... or in the controller (stock OVS). */
+    input.resolve = CTL_RESOLVE_CONTROLLER;
+    CU_ASSERT_EQUAL(ctl_rules_switch(&input, 3, CTL_ROLE_OBJECT,
+                                     OFP15_VERSION, &rules, &n), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 11);
+    ctl_rule_format(&rules[10], buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "table=0,priority=45000,"
+                           "cookie=0x5c200000000001bb,dl_type=0x0800,"
+                           "nw_proto=17,nw_dst=1.0.0.0/16,tp_dst=443 "
+                           "actions=CONTROLLER:65535");
+    free(rules);
+    input.resolve = CTL_RESOLVE_NONE;
+    input.n_objects = 0;
 }
 
 static void

@@ -89,7 +89,7 @@ test_open_create(void)
     int version = -1;
 
     CU_ASSERT_EQUAL(db_schema_latest(), (int) db_n_migrations);
-    CU_ASSERT_EQUAL(db_schema_latest(), 2);
+    CU_ASSERT_EQUAL(db_schema_latest(), 3);
     CU_ASSERT_EQUAL(db_schema_version(db, &version), 0);
     CU_ASSERT_EQUAL(version, db_schema_latest());
     CU_ASSERT_STRING_EQUAL(db_errmsg(db), "");
@@ -110,7 +110,7 @@ test_open_create(void)
 
     db = open_ok(path);
     CU_ASSERT_EQUAL(db_schema_version(db, &version), 0);
-    CU_ASSERT_EQUAL(version, 2);
+    CU_ASSERT_EQUAL(version, 3);
     db_close(db);
     db_close(NULL);
 }
@@ -199,7 +199,7 @@ test_migrate_from_v1(void)
     struct db *db = open_ok(path);
     int version;
     CU_ASSERT_EQUAL(db_schema_version(db, &version), 0);
-    CU_ASSERT_EQUAL(version, 2);
+    CU_ASSERT_EQUAL(version, 3);
 
     struct db_switch s;
     CU_ASSERT_EQUAL(db_switch_get(db, 10, &s), 0);
@@ -254,7 +254,7 @@ test_migrate_from_v1(void)
                                        NULL), SQLITE_OK);
     CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
     CU_ASSERT_STRING_EQUAL((const char *) sqlite3_column_text(stmt, 0),
-                           "1,2");
+                           "1,2,3");
     sqlite3_finalize(stmt);
     sqlite3_close(raw);
 }
@@ -534,6 +534,20 @@ test_hosts(void)
     CU_ASSERT_EQUAL_FATAL(n, 1);
     CU_ASSERT_EQUAL(memcmp(list[0].mac, mac1, 6), 0);
     free(list);
+    /* Lease expiry selection: in expiry order, and 0 is "no lease". */
+    CU_ASSERT_EQUAL(db_host_list_expired(db, 10000, &list, &n), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(memcmp(list[0].mac, mac1, 6), 0);
+    CU_ASSERT_EQUAL(memcmp(list[1].mac, mac2, 6), 0);
+    free(list);
+    CU_ASSERT_EQUAL(db_host_renew(db, mac2, 0), 0);
+    CU_ASSERT_EQUAL(db_host_list_expired(db, 10000, &list, &n), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_EQUAL(memcmp(list[0].mac, mac1, 6), 0);
+    free(list);
+    CU_ASSERT_EQUAL(db_host_list_expired(db, 5000, &list, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    free(list);
 
     /* A switch with hosts attached cannot go. */
     CU_ASSERT_EQUAL(db_switch_delete(db, 6), -EBUSY);
@@ -773,6 +787,41 @@ test_requests(void)
     db_close(db);
 }
 
+static void
+test_meta(void)
+{
+    const char *path = fresh_path();
+    struct db *db = open_ok(path);
+    char value[DB_META_VALUE_SIZE], small[4];
+    char big[DB_META_VALUE_SIZE + 1];
+
+    CU_ASSERT_EQUAL(db_meta_get(db, "controller_epoch", value, sizeof value),
+                    -ENOENT);
+    CU_ASSERT(contains(db_errmsg(db), "meta get"));
+    CU_ASSERT_EQUAL(db_meta_put(db, "controller_epoch", "1700000000000"), 0);
+    CU_ASSERT_EQUAL(db_meta_get(db, "controller_epoch", value, sizeof value),
+                    0);
+    CU_ASSERT_STRING_EQUAL(value, "1700000000000");
+    CU_ASSERT_EQUAL(db_meta_put(db, "controller_epoch", "1700000000001"), 0);
+    CU_ASSERT_EQUAL(db_meta_get(db, "controller_epoch", value, sizeof value),
+                    0);
+    CU_ASSERT_STRING_EQUAL(value, "1700000000001");
+    CU_ASSERT_EQUAL(db_meta_get(db, "controller_epoch", small, sizeof small),
+                    -EINVAL);
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CU_ASSERT_EQUAL(db_meta_put(db, "k", big), -EINVAL);
+    CU_ASSERT_EQUAL(db_meta_put(db, NULL, "v"), -EINVAL);
+    db_close(db);
+
+    /* Kept across reopening. */
+    db = open_ok(path);
+    CU_ASSERT_EQUAL(db_meta_get(db, "controller_epoch", value, sizeof value),
+                    0);
+    CU_ASSERT_STRING_EQUAL(value, "1700000000001");
+    db_close(db);
+}
+
 /* ---- transactions, several handles, reopening --------------------------- */
 
 static void
@@ -930,6 +979,7 @@ static CU_TestInfo table_tests[] = {
     { "objects and instances", test_objects_instances },
     { "events", test_events },
     { "request replies", test_requests },
+    { "controller metadata", test_meta },
     CU_TEST_INFO_NULL,
 };
 
