@@ -19,9 +19,12 @@
  * datagrams (--dgram: sendto_sf to the objectID, each resolved on its own;
  * the server answers with sendto_sf to the source flowID), or kernel UDP
  * (--udp; sendmmsg batches).  An sf server serves both sf transports on
- * its objectID at once.  libsf has one datagram per call (no sendmmsg_sf),
- * so sf sends are not batched beyond what the token bucket releases at
- * once.
+ * its objectID at once.  Every transport is batched the same way: the
+ * client sends what the token bucket releases at once (up to BATCH) with
+ * one sendmmsg/sendmmsg_sf, the server reads with recvmmsg/recvmmsg_sf.
+ *
+ * --rtt: ping-pong latency instead (every server mode echoes "SFPG"
+ * datagrams as they are).
  *
  * One thread, one poll() loop per side.
  */
@@ -50,7 +53,6 @@
 #include "proto/sfp.h"
 
 #define DEFAULT_OBJECT  5001
-#define SF_MTU_PAYLOAD  1452            /* 1500 - IPv4, UDP, SCAFFOLD. */
 #define MAX_SESSIONS    64
 #define BATCH           32              /* Datagrams per send round. */
 #define UDP_BATCH       32              /* recvmmsg batch. */
@@ -59,6 +61,12 @@
 #define FIN_WAIT_NS     150000000ULL    /* Between FINs. */
 #define IDLE_NS         5000000000ULL   /* A silent session ends. */
 #define LINGER_NS       10000000000ULL  /* A finished one answers FINs. */
+/* --rtt: "SFPG" | u64 sequence | padding, echoed as is by every server
+ * mode (kernel UDP reads at most 256 bytes of a datagram). */
+#define RTT_MAGIC       0x53465047u
+#define RTT_HDR_LEN     12
+#define RTT_MAX_LEN     256
+#define RTT_TIMEOUT_MS  1000
 
 enum mode {
     MODE_BOUND,                 /* sf bound flow. */
@@ -80,6 +88,8 @@ struct options {
     double interval;
     bool json;
     bool one_off;
+    bool rtt;                   /* Ping-pong latency instead of a stream. */
+    unsigned long count;        /* --rtt: exchanges. */
 };
 
 /* A run the server is receiving. */
@@ -127,6 +137,15 @@ static json_t *stats_json(const struct ipf_stats *);
 static int run_client(const struct options *);
 static int run_server(const struct options *);
 
+static uint32_t
+get_be32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof v);
+    return ntohl(v);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -142,6 +161,8 @@ main(int argc, char *argv[])
         { "interval", required_argument, NULL, 'i' },
         { "json", no_argument, NULL, 'J' },
         { "one-off", no_argument, NULL, '1' },
+        { "rtt", no_argument, NULL, 'R' },
+        { "count", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -157,7 +178,8 @@ main(int argc, char *argv[])
     o.len = 1400;
     o.duration = 10;
     o.interval = 1;
-    while ((c = getopt_long(argc, argv, "sc:o:du:b:l:t:i:J1h", opts,
+    o.count = 1000;
+    while ((c = getopt_long(argc, argv, "sc:o:du:b:l:t:i:J1Rn:h", opts,
                             NULL)) != -1) {
         switch (c) {
         case 's':
@@ -188,7 +210,7 @@ main(int argc, char *argv[])
             break;
         case 'l': {
             long v = strtol(optarg, &end, 10);
-            if (*end || v < IPF_DATA_LEN || v > IPF_MAX_MSG) {
+            if (*end || v < RTT_HDR_LEN || v > IPF_MAX_MSG) {
                 fprintf(stderr, "sf-iperf: -l %s: payload size must be "
                         "%d..%d bytes\n", optarg, IPF_DATA_LEN, IPF_MAX_MSG);
                 return 2;
@@ -217,6 +239,18 @@ main(int argc, char *argv[])
         case '1':
             o.one_off = true;
             break;
+        case 'R':
+            o.rtt = true;
+            break;
+        case 'n': {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000000) {
+                fprintf(stderr, "sf-iperf: -n %s: 1..100000000\n", optarg);
+                return 2;
+            }
+            o.count = v;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -228,6 +262,16 @@ main(int argc, char *argv[])
     if (optind != argc) {
         fprintf(stderr, "sf-iperf: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if (o.len < (o.rtt ? RTT_HDR_LEN : IPF_DATA_LEN)) {
+        fprintf(stderr, "sf-iperf: -l %zu: payload size must be at least "
+                "%d bytes\n", o.len, o.rtt ? RTT_HDR_LEN : IPF_DATA_LEN);
+        return 2;
+    }
+    if (o.rtt && (o.server || o.len > RTT_MAX_LEN)) {
+        fprintf(stderr, "sf-iperf: --rtt is a client option, with -l at "
+                "most %d\n", RTT_MAX_LEN);
         return 2;
     }
     if (o.server && have_client) {
@@ -271,6 +315,7 @@ usage(FILE *f)
 "                [--json]\n"
 "       sf-iperf --udp HOST:PORT [-b RATE] [-l LEN] [-t SECS] [-i SECS]\n"
 "                [--json]\n"
+"       sf-iperf {-c OBJ [--dgram] | --udp HOST:PORT} --rtt [-l LEN] [-n N]\n"
 "Measures a paced datagram stream like iperf's UDP mode: send rate,\n"
 "receive rate, loss, jitter (RFC 3550) and reordering, per interval and\n"
 "in total.  SCAFFOLD modes need scaffold-hostagent in this network\n"
@@ -290,9 +335,14 @@ usage(FILE *f)
 "  -J, --json            machine-readable output (server: one JSON object\n"
 "                        per line and run)\n"
 "  -1, --one-off         server: exit after one run\n"
+"  -R, --rtt             client: ping-pong latency instead of a stream:\n"
+"                        -n datagrams of -l bytes (min %d, max %d), one at\n"
+"                        a time; prints mean/stddev/min/median/max\n"
+"  -n, --count N         --rtt: exchanges (default 1000)\n"
 "  -h, --help            this text\n"
 "Exit status: 0 done, 1 error (no agent, no server, connection lost, no\n"
-"final report), 2 usage.\n", DEFAULT_OBJECT, IPF_DATA_LEN);
+"final report), 2 usage.\n", DEFAULT_OBJECT, IPF_DATA_LEN, RTT_HDR_LEN,
+            RTT_MAX_LEN);
 }
 
 /* ---- client ------------------------------------------------------------ */
@@ -315,6 +365,8 @@ struct client {
 static int client_open(struct client *);
 static int client_send(struct client *, unsigned int n);
 static void client_drain(struct client *);
+static int client_rtt(struct client *);
+static int cmp_double(const void *, const void *);
 static void client_interval(struct client *, uint32_t index, double start,
                             double end);
 
@@ -349,6 +401,18 @@ run_client(const struct options *o)
         json_decref(c.srv_json);
         return 1;
     }
+    if (o->rtt) {
+        rc = client_rtt(&c);
+        if (o->mode == MODE_UDP) {
+            close(c.fd);
+        } else {
+            close_sf(c.fd, 0);
+        }
+        free(c.bufs);
+        json_decref(c.iv_json);
+        json_decref(c.srv_json);
+        return rc;
+    }
     memset(&m, 0, sizeof m);
     m.type = IPF_DATA;
     m.session = c.session;
@@ -376,11 +440,6 @@ run_client(const struct options *o)
                rate);
     }
 
-    if (o->mode != MODE_UDP && o->len > SF_MTU_PAYLOAD) {
-        fprintf(stderr, "sf-iperf: warning: %zu-byte datagrams do not fit "
-                "a 1500-byte MTU frame (at most %d bytes of payload); "
-                "they will be lost\n", o->len, SF_MTU_PAYLOAD);
-    }
     /* Burst: 2 ms of credit, at least 4 datagrams. */
     burst = o->rate_bps / 8 * 0.002;
     if (burst < 4.0 * (double) o->len) {
@@ -551,6 +610,114 @@ run_client(const struct options *o)
     return rc;
 }
 
+/* Ping-pong: one datagram at a time, each echoed by the server; the
+ * round-trip times of the answered ones are summarised on stdout. */
+static int
+client_rtt(struct client *c)
+{
+    const struct options *o = c->opt;
+    static uint8_t out[RTT_MAX_LEN], in[IPF_MAX_MSG];
+    double *rtt = calloc(o->count, sizeof *rtt);
+    double sum = 0, sq = 0, mean, sd, min = 0, max = 0;
+    unsigned long i, got = 0, lost = 0;
+    uint32_t magic = htonl(RTT_MAGIC);
+
+    if (!rtt) {
+        fprintf(stderr, "sf-iperf: out of memory\n");
+        return 1;
+    }
+    memset(out, 0, sizeof out);
+    memcpy(out, &magic, 4);
+    for (i = 0; i < o->count && !stop; i++) {
+        uint64_t seq = i, t0, deadline;
+        ssize_t r;
+
+        memcpy(out + 4, &seq, sizeof seq);
+        t0 = mono_ns();
+        if (o->mode == MODE_UDP) {
+            r = send(c->fd, out, o->len, 0);
+        } else if (o->mode == MODE_BOUND) {
+            r = send_sf(c->fd, out, o->len, 0);
+        } else {
+            r = sendto_sf(c->fd, out, o->len, 0, (struct sockaddr *) &c->dst,
+                          sizeof c->dst);
+        }
+        if (r < 0) {
+            fprintf(stderr, "sf-iperf: send: %s\n", strerror(errno));
+            free(rtt);
+            return 1;
+        }
+        deadline = t0 + RTT_TIMEOUT_MS * 1000000ULL;
+        for (;;) {
+            struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+            uint64_t now = mono_ns(), back;
+            int ms = now >= deadline ? 0
+                     : (int) ((deadline - now + 999999) / 1000000);
+
+            if (now >= deadline || poll(&pfd, 1, ms) <= 0) {
+                lost++;
+                break;
+            }
+            if (o->mode == MODE_UDP) {
+                r = recv(c->fd, in, sizeof in, MSG_DONTWAIT);
+            } else {
+                r = recv_sf(c->fd, in, sizeof in, MSG_DONTWAIT);
+            }
+            back = mono_ns();
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+                continue;
+            }
+            if (r <= 0) {
+                fprintf(stderr, "sf-iperf: recv: %s\n",
+                        r < 0 ? strerror(errno) : "connection closed");
+                free(rtt);
+                return 1;
+            }
+            if (r >= RTT_HDR_LEN && !memcmp(in, out, RTT_HDR_LEN)) {
+                rtt[got++] = (double) (back - t0) / 1e3;
+                break;
+            }
+        }
+    }
+    if (!got) {
+        fprintf(stderr, "sf-iperf: no answer (is sf-iperf -s serving "
+                "it?)\n");
+        free(rtt);
+        return 1;
+    }
+    for (i = 0; i < got; i++) {
+        sum += rtt[i];
+        sq += rtt[i] * rtt[i];
+        min = !i || rtt[i] < min ? rtt[i] : min;
+        max = !i || rtt[i] > max ? rtt[i] : max;
+    }
+    mean = sum / (double) got;
+    sd = got > 1 ? sqrt((sq - sum * mean) / (double) (got - 1)) : 0;
+    qsort(rtt, got, sizeof *rtt, cmp_double);
+    if (o->json) {
+        printf("{\"mode\": \"%s\", \"len\": %zu, \"samples\": %lu, "
+               "\"lost\": %lu, \"mean_us\": %.1f, \"stddev_us\": %.1f, "
+               "\"min_us\": %.1f, \"median_us\": %.1f, \"max_us\": %.1f}\n",
+               mode_names[o->mode], o->len, got, lost, mean, sd, min,
+               rtt[got / 2], max);
+    } else {
+        printf("sf-iperf: rtt %s, %zu-byte datagrams: %lu samples, %lu lost; "
+               "mean %.1f us, stddev %.1f, min %.1f, median %.1f, max %.1f\n",
+               mode_names[o->mode], o->len, got, lost, mean, sd, min,
+               rtt[got / 2], max);
+    }
+    free(rtt);
+    return 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+
+    return x < y ? -1 : x > y;
+}
+
 static int
 client_open(struct client *c)
 {
@@ -639,36 +806,56 @@ client_send(struct client *c, unsigned int n)
         }
         return 0;
     }
-    for (i = 0; i < n; i++) {
-        const void *p = c->bufs + i * o->len;
-        ssize_t r;
+    /* sendmmsg_sf: the whole round in one IPC message. */
+    {
+        struct mmsghdr mm[BATCH];
+        struct iovec iov[BATCH];
+        unsigned int done = 0;
 
-        if (o->mode == MODE_BOUND) {
-            r = send_sf(c->fd, p, o->len, 0);
-        } else {
-            r = sendto_sf(c->fd, p, o->len, 0, (struct sockaddr *) &c->dst,
-                          sizeof c->dst);
+        memset(mm, 0, sizeof mm);
+        for (i = 0; i < n; i++) {
+            iov[i].iov_base = c->bufs + i * o->len;
+            iov[i].iov_len = o->len;
+            mm[i].msg_hdr.msg_iov = &iov[i];
+            mm[i].msg_hdr.msg_iovlen = 1;
+            if (o->mode == MODE_DGRAM) {
+                mm[i].msg_hdr.msg_name = &c->dst;
+                mm[i].msg_hdr.msg_namelen = sizeof c->dst;
+            }
         }
-        if (r < 0 && errno == EINTR && !stop) {
-            i--;
-            continue;
+        while (done < n) {
+            int r = sendmmsg_sf(c->fd, mm + done, n - done, 0);
+
+            if (r < 0 && errno == EINTR && !stop) {
+                continue;
+            }
+            if (r < 0 && o->mode == MODE_BOUND
+                && (errno == EPIPE || errno == ECONNRESET
+                    || errno == ENOTCONN || errno == ETIMEDOUT)) {
+                fprintf(stderr, "sf-iperf: sendmmsg_sf: %s\n",
+                        strerror(errno));
+                c->lost_conn = true;
+                return -1;
+            }
+            if (r < 0 && errno == EMSGSIZE) {
+                fprintf(stderr, "sf-iperf: -l %zu: %s (one frame on the "
+                        "interface's MTU cannot carry it)\n", o->len,
+                        strerror(errno));
+                c->lost_conn = true;
+                return -1;
+            }
+            if (r < 0) {
+                /* A datagram that could not be sent counts as sent and
+                 * lost: the sequence number is used up either way. */
+                c->send_errors++;
+                r = 1;
+            }
+            done += (unsigned int) r;
+            c->sent += (unsigned int) r;
+            c->sent_bytes += (uint64_t) r * o->len;
+            c->iv_sent += (unsigned int) r;
+            c->iv_bytes += (uint64_t) r * o->len;
         }
-        if (r < 0 && o->mode == MODE_BOUND
-            && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN
-                || errno == ETIMEDOUT)) {
-            fprintf(stderr, "sf-iperf: send_sf: %s\n", strerror(errno));
-            c->lost_conn = true;
-            return -1;
-        }
-        /* A datagram that could not be sent counts as sent and lost: the
-         * sequence number is used up either way. */
-        if (r < 0) {
-            c->send_errors++;
-        }
-        c->sent++;
-        c->sent_bytes += o->len;
-        c->iv_sent++;
-        c->iv_bytes += o->len;
     }
     return 0;
 }
@@ -977,57 +1164,68 @@ server_accept(struct server *sv)
 static void
 server_read(struct server *sv, int fd, enum mode mode, struct session *bound)
 {
-    static uint8_t buf[IPF_MAX_MSG];
-    /* Kernel UDP: recvmmsg batches (only the headers matter; MSG_TRUNC
-     * reports each datagram's real length). */
-    static uint8_t ubuf[UDP_BATCH][256];
+    /* recvmmsg (kernel UDP) or recvmmsg_sf batches: only the headers
+     * matter; MSG_TRUNC reports each datagram's real length. */
+    static uint8_t ubuf[UDP_BATCH][RTT_MAX_LEN];
     struct sockaddr_storage uaddr[UDP_BATCH];
+    struct sockaddr_sf saddr[UDP_BATCH];
     struct mmsghdr mm[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     int u_n = 0, u_i = 0;
     struct ipf_msg m;
     int k;
 
-    for (k = 0; k < 512; k++) {
+    /* At most 512 datagrams per wakeup, but never drop the rest of a
+     * batch already read. */
+    for (k = 0; k < 512 || u_i < u_n; k++) {
         struct sockaddr_sf from;
         struct sockaddr_storage ufrom;
         socklen_t flen = sizeof from, ulen = sizeof ufrom;
         struct session *s = bound;
-        const uint8_t *p = buf;
+        const uint8_t *p;
         uint64_t now;
         ssize_t r;
         int i;
 
-        if (mode == MODE_UDP) {
-            if (u_i == u_n) {
-                memset(mm, 0, sizeof mm);
-                for (i = 0; i < UDP_BATCH; i++) {
-                    iov[i].iov_base = ubuf[i];
-                    iov[i].iov_len = sizeof ubuf[i];
-                    mm[i].msg_hdr.msg_iov = &iov[i];
-                    mm[i].msg_hdr.msg_iovlen = 1;
+        if (u_i == u_n) {
+            memset(mm, 0, sizeof mm);
+            for (i = 0; i < UDP_BATCH; i++) {
+                iov[i].iov_base = ubuf[i];
+                iov[i].iov_len = sizeof ubuf[i];
+                mm[i].msg_hdr.msg_iov = &iov[i];
+                mm[i].msg_hdr.msg_iovlen = 1;
+                if (mode == MODE_UDP) {
                     mm[i].msg_hdr.msg_name = &uaddr[i];
                     mm[i].msg_hdr.msg_namelen = sizeof uaddr[i];
+                } else if (mode == MODE_DGRAM) {
+                    mm[i].msg_hdr.msg_name = &saddr[i];
+                    mm[i].msg_hdr.msg_namelen = sizeof saddr[i];
                 }
-                u_i = 0;
+            }
+            u_i = 0;
+            if (mode == MODE_UDP) {
                 u_n = recvmmsg(fd, mm, UDP_BATCH, MSG_DONTWAIT | MSG_TRUNC,
                                NULL);
-            }
-            if (u_n <= 0) {
-                r = -1;
-                u_n = 0;
             } else {
-                p = ubuf[u_i];
-                r = (ssize_t) mm[u_i].msg_len;
+                u_n = recvmmsg_sf(fd, mm, UDP_BATCH,
+                                  MSG_DONTWAIT | MSG_TRUNC);
+            }
+        }
+        if (u_n <= 0) {
+            r = u_n;            /* -1 (errno) or 0 (the peer closed). */
+            u_n = 0;
+            p = NULL;
+        } else {
+            p = ubuf[u_i];
+            r = (ssize_t) mm[u_i].msg_len;
+            if (mode == MODE_UDP) {
                 ulen = mm[u_i].msg_hdr.msg_namelen;
                 memcpy(&ufrom, &uaddr[u_i], sizeof ufrom);
-                u_i++;
+            } else if (mode == MODE_DGRAM) {
+                from = saddr[u_i];
+                flen = sizeof from;
             }
-        } else if (mode == MODE_DGRAM) {
-            r = recvfrom_sf(fd, buf, sizeof buf, MSG_DONTWAIT,
-                            (struct sockaddr *) &from, &flen);
-        } else {
-            r = recv_sf(fd, buf, sizeof buf, MSG_DONTWAIT);
+            u_i++;
         }
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
                       || errno == EINTR)) {
@@ -1047,7 +1245,22 @@ server_read(struct server *sv, int fd, enum mode mode, struct session *bound)
             }
             return;
         }
-        if (ipf_decode(p, (size_t) r, &m)
+        if (r >= RTT_HDR_LEN && get_be32(p) == RTT_MAGIC) {
+            /* --rtt: echo as is (what was read of it). */
+            size_t n = r > RTT_MAX_LEN ? RTT_MAX_LEN : (size_t) r;
+            if (mode == MODE_UDP) {
+                (void) sendto(fd, p, n, MSG_DONTWAIT,
+                              (struct sockaddr *) &ufrom, ulen);
+            } else if (mode == MODE_DGRAM) {
+                (void) sendto_sf(fd, p, n, MSG_DONTWAIT,
+                                 (struct sockaddr *) &from, flen);
+            } else {
+                (void) send_sf(fd, p, n, MSG_DONTWAIT);
+            }
+            continue;
+        }
+        if (ipf_decode(p, (size_t) r < RTT_MAX_LEN ? (size_t) r
+                                                   : RTT_MAX_LEN, &m)
             || (m.type != IPF_DATA && m.type != IPF_FIN)) {
             continue;
         }

@@ -45,7 +45,7 @@ ha_agent_init(struct ha_agent *a, uv_loop_t *loop)
     memset(a, 0, sizeof *a);
     a->loop = loop;
     a->net.fd = -1;
-    a->net.cfg_block_kib = HA_RX_RING_BLOCK_KIB;
+    a->net.cfg_block_kib = HA_RX_DEFAULT_KIB;
     a->net.cfg_blocks = HA_RX_RING_BLOCKS;
     a->net.cfg_tov_ms = HA_RX_RING_TOV_MS;
     a->ipc_fd = -1;
@@ -190,6 +190,7 @@ ha_agent_after(struct ha_agent *a)
     if (a->stopping) {
         return;
     }
+    ha_ipc_flush(a);
     ha_netio_flush(a);
     d = ha_stack_next_deadline(a->stack);
     if (a->controller_mode && ha_join_deadline(&a->join) < d) {
@@ -277,12 +278,16 @@ ha_agent_status(struct ha_agent *a, char *buf, size_t size)
         }
     }
     sb_printf(&sb, "ipc clients_total=%llu bad=%llu refused=%llu "
-              "rx_dropped=%llu tx_errors=%llu\n",
+              "rx_dropped=%llu tx_errors=%llu tx_too_big=%llu "
+              "rx_batches=%llu rx_batched=%llu\n",
               (unsigned long long) a->stats.ipc_clients,
               (unsigned long long) a->stats.ipc_bad,
               (unsigned long long) a->stats.ipc_refused,
               (unsigned long long) a->stats.ipc_rx_dropped,
-              (unsigned long long) a->stats.ipc_tx_errors);
+              (unsigned long long) a->stats.ipc_tx_errors,
+              (unsigned long long) a->stats.tx_too_big,
+              (unsigned long long) a->stats.ipc_rx_batches,
+              (unsigned long long) a->stats.ipc_rx_batched);
     ha_stack_foreach(a->stack, status_line, &sb);
     return sb.len;
 }
@@ -513,7 +518,8 @@ status_line(const struct ha_conn *c, void *aux)
     }
     sb_printf(sb, "sock %u %s state=%s local=%s:%u remote=%s:%u "
               "nonce=%016llx pid=%ld tx=%llu/%llu rx=%llu/%llu rexmit=%llu "
-              "resyncs=%llu bad_nonce=%llu drops=%llu srtt_us=%u%s\n",
+              "resyncs=%llu bad_nonce=%llu bad_source=%llu drops=%llu "
+              "srtt_us=%u%s\n",
               sfp_flowid_sock(c->local_flow),
               ha_stack_kind(c) == HA_SOCK_DGRAM ? "dgram" : "stream",
               ha_conn_state_name(c->state),
@@ -527,6 +533,7 @@ status_line(const struct ha_conn *c, void *aux)
               (unsigned long long) c->stats.retransmits,
               (unsigned long long) c->stats.resyncs,
               (unsigned long long) c->stats.drops[HA_DROP_BAD_NONCE],
+              (unsigned long long) c->stats.drops[HA_DROP_BAD_SOURCE],
               (unsigned long long) drops, c->srtt_us,
               c->resumed ? " resumed" : "");
 }

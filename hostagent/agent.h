@@ -4,7 +4,7 @@
  * pure stack (stack.c, conn.c) to the world on one libuv loop:
  *
  *   netio.c   raw frames on the host interface (AF_PACKET, batched with
- *             recvmmsg/sendmmsg, BPF-filtered to IPv4/UDP, decoded and
+ *             recvmmsg/sendmmsg, BPF-filtered to SCAFFOLD frames, decoded and
  *             checked with proto/sfp.h);
  *   ipc.c     the abstract Unix socket libsf talks to (libsf/ipc.h), one
  *             IPC connection per sf socket, and the stack's application
@@ -43,9 +43,17 @@
 #define HA_TX_LOW_WATER 256        /* ...resume below. */
 #define HA_RX_BATCH 64             /* recvmmsg() fallback batch. */
 #define HA_FRAME_SIZE 2048
-#define HA_RX_RING_BLOCK_KIB 256   /* TPACKET_V3 ring defaults: 16 blocks */
-#define HA_RX_RING_BLOCKS 16       /* of 256 KiB (4 MiB), blocks handed */
+#define HA_RX_RING_BLOCK_KIB 256   /* TPACKET_V3 ring (--rx-ring KIB): 16 */
+#define HA_RX_RING_BLOCKS 16       /* blocks of 256 KiB (4 MiB), handed */
 #define HA_RX_RING_TOV_MS 1        /* over at most 1 ms after a frame. */
+/* Default receive path: recvmmsg (0), not the ring.  Measured on a bare
+ * veth pair (tests/system/hostagent_rtt.sh, hostagent_rxbench.sh): the ring
+ * wakes the agent only when a block retires, so at low rates each hop
+ * waits for the block timeout (bound-flow ping-pong median 1000 us with
+ * the ring, 24 us with recvmmsg); at 275 kpps offered the ring also lost
+ * 16 % of the frames (whole blocks in flight) where recvmmsg and its 4 MB
+ * socket buffer lost none, at 1.6 times the CPU per frame. */
+#define HA_RX_DEFAULT_KIB 0
 
 struct ha_client;
 struct mnl_socket;
@@ -77,6 +85,8 @@ struct ha_agent_stats {
     uint64_t ipc_refused;       /* Valid messages not allowed then. */
     uint64_t ipc_rx_dropped;    /* Datagrams dropped: app not reading. */
     uint64_t ipc_tx_errors;     /* Datagrams from apps the stack refused. */
+    uint64_t ipc_rx_batches;    /* Batched DATA messages to apps... */
+    uint64_t ipc_rx_batched;    /* ...and the datagrams in them. */
     uint64_t rx_control;        /* Control datagrams (objectID 1). */
     uint64_t rx_control_ignored;        /* ...not for us / static mode. */
     uint64_t link_changes;      /* Link up/down transitions seen. */
@@ -103,6 +113,7 @@ struct ha_netio {
     uint16_t *tx_len;
     unsigned int tx_head, tx_count;
     bool tx_blocked;            /* EAGAIN: waiting for writability. */
+    size_t max_payload;         /* Last ha_netio_max_payload(). */
     /* Receive batch (recvmmsg fallback). */
     uint8_t (*rx_buf)[HA_FRAME_SIZE];
 };
@@ -145,6 +156,7 @@ struct ha_agent {
     int ipc_fd;
     uv_poll_t ipc_poll;
     struct ha_client *clients;  /* All open clients (list). */
+    struct ha_client *batching; /* Clients with a batch to send. */
     uint8_t *ipc_buf;           /* SF_IPC_MAX_MSG bytes, for reads. */
 
     struct ha_agent_stats stats;
@@ -180,6 +192,10 @@ void ha_netio_close(struct ha_agent *);
 /* Queues 'f' (Ethernet addresses and all) for transmission. */
 void ha_netio_send(struct ha_agent *, const struct sfp_frame *f);
 void ha_netio_flush(struct ha_agent *);
+/* The largest datagram payload one frame on the interface carries: its
+ * MTU less the IPv4, UDP and SCAFFOLD headers (1452 at MTU 1500), also
+ * bounded by the frame buffers.  Re-reads the MTU. */
+size_t ha_netio_max_payload(struct ha_agent *);
 /* One line (no newline) describing the receive path. */
 size_t ha_netio_status(const struct ha_agent *, char *buf, size_t size);
 
@@ -201,6 +217,9 @@ int ha_ipc_n_clients(const struct ha_agent *);
 /* Stops (true) or resumes reading applications' messages: backpressure
  * while the interface's transmit queue is backed up. */
 void ha_ipc_pause(struct ha_agent *, bool paused);
+/* Sends every batch of datagrams built for applications during this loop
+ * callback (clients that asked for batches: SF_IPC_BATCH). */
+void ha_ipc_flush(struct ha_agent *);
 /* Tells every application its sockets' new local addresses (after the
  * host prefix changed). */
 void ha_ipc_local_changed(struct ha_agent *);

@@ -30,6 +30,8 @@ static int conn_drop(struct ha_conn *, enum ha_conn_drop);
 static void conn_data_in(struct ha_conn *, const struct sfp_frame *);
 static void conn_start_resync(struct ha_conn *, uint32_t dst,
                               uint64_t now_us);
+static void conn_failover(struct ha_conn *, uint64_t now_us);
+static bool conn_source_ok(const struct ha_conn *, const struct sfp_frame *);
 
 void
 ha_conn_init(struct ha_conn *c, const struct ha_conn_ops *ops, void *aux,
@@ -106,6 +108,9 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
     if (f->dst_obj != c->local_obj) {
         return conn_drop(c, HA_DROP_STATE);
     }
+    if (!conn_source_ok(c, f)) {
+        return conn_drop(c, HA_DROP_BAD_SOURCE);
+    }
     if (c->state == HA_CONN_FAILED) {
         /* Everything but RST/FAIL is answered with FAIL. */
         if (h->flags == SFP_F_RST) {
@@ -137,12 +142,23 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
     case SFP_F_FAIL:
         if (c->state == HA_CONN_ESTABLISHED && c->active
             && !c->local_closed) {
-            conn_start_resync(c, sfp_flowid_unresolved(
-                                  sfp_flowid_ss(c->remote_flow)), now_us);
+            conn_failover(c, now_us);
             return 0;
         }
         if (c->state == HA_CONN_RSYN_SENT) {
-            return 0;           /* Duplicate FAIL: resync under way. */
+            if (c->active && c->ctl_flags == SFP_F_RSYN
+                && h->ack == c->ctl_seq + 1) {
+                /* FAIL answers our RSYN itself: it reached an instance
+                 * that shed us (sticky round robin, or we moved while it
+                 * shed us).  Again, from another sockID. */
+                if (++c->rsyn_refusals > HA_RSYN_MAX_REFUSALS) {
+                    conn_emit(c, HA_CEV_RESET, NULL, 0);
+                    conn_dead(c);
+                    return 0;
+                }
+                conn_failover(c, now_us);
+            }
+            return 0;           /* Else a duplicate FAIL: resync under way. */
         }
         if (c->state == HA_CONN_CLOSED) {
             return conn_drop(c, HA_DROP_STATE);
@@ -288,6 +304,10 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
             /* The peer moved (or repeats its RSYN): follow it. */
             c->rcv_nxt = h->seq + 1;
             if (f->src_flow != c->remote_flow) {
+                if (c->state == HA_CONN_RSYN_SENT && c->ctl_flags
+                    && c->ctl_dst == c->remote_flow) {
+                    c->ctl_dst = f->src_flow;   /* Both moved. */
+                }
                 c->remote_flow = f->src_flow;
                 c->stats.resyncs++;
                 conn_emit(c, HA_CEV_PEER_MOVED, NULL, 0);
@@ -304,8 +324,13 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
             if (h->ack != c->ctl_seq + 1) {
                 return conn_drop(c, HA_DROP_BAD_ACK);
             }
+            if (sfp_flowid_is_unresolved(c->ctl_dst)) {
+                /* Failover: a new instance, a new sequence space. */
+                c->rcv_nxt = h->seq + 1;
+            }
             conn_acked(c, now_us);
             c->max_retries = HA_MAX_RETRIES;
+            c->rsyn_refusals = 0;
             c->state = HA_CONN_ESTABLISHED;
             c->stats.resyncs++;
             conn_xmit(c, SFP_F_ACK, c->snd_nxt, h->seq + 1, f->src_flow,
@@ -656,4 +681,55 @@ conn_start_resync(struct ha_conn *c, uint32_t dst, uint64_t now_us)
     c->max_retries = HA_RSYN_MAX_RETRIES;
     conn_arm(c, SFP_F_RSYN, c->snd_nxt, c->rcv_nxt, dst, now_us);
     c->snd_nxt++;
+}
+
+/* Failover: RSYN to the unresolved objectID from a fresh sockID, so that
+ * the RSYN is a new 5-tuple and the object router's sticky round robin
+ * gives it the next instance, not the one that shed us. */
+static void
+conn_failover(struct ha_conn *c, uint64_t now_us)
+{
+    uint32_t flow = c->ops->new_flow ? c->ops->new_flow(c, c->aux) : 0;
+
+    if (flow) {
+        c->local_flow = flow;
+    }
+    conn_start_resync(c, sfp_flowid_unresolved(
+                          sfp_flowid_ss(c->remote_flow)), now_us);
+}
+
+/* Whether 'f' (nonce already checked) may come from where it comes from.
+ * Once the remote flowID is resolved, every packet must come from it and
+ * from the remote objectID: the nonce alone does not do, since every agent
+ * that heard an unresolved SYN knows it.  Exceptions:
+ *   - RSYN may come from a new flowID (the peer moved);
+ *   - while our SYN to an unresolved destination is unanswered, a SYN|ACK
+ *     (the first fixes the remote) or a RST (refused) from any instance of
+ *     the objectID; to a resolved destination, from that host;
+ *   - while our RSYN to the unresolved objectID (failover) is unanswered,
+ *     an RSYN|ACK or a RST from any instance of the objectID, as for a
+ *     SYN (the first RSYN|ACK fixes the remote again). */
+static bool
+conn_source_ok(const struct ha_conn *c, const struct sfp_frame *f)
+{
+    uint8_t flags = f->hdr.flags;
+
+    if (f->src_obj != c->remote_obj) {
+        return false;
+    }
+    if (flags == SFP_F_RSYN) {
+        return true;
+    }
+    if (c->state == HA_CONN_SYN_SENT
+        && (flags == (SFP_F_SYN | SFP_F_ACK) || flags == SFP_F_RST)) {
+        return sfp_flowid_is_unresolved(c->remote_flow)
+               || (f->src_flow & 0xffff0000u)
+                  == (c->remote_flow & 0xffff0000u);
+    }
+    if (c->state == HA_CONN_RSYN_SENT && sfp_flowid_is_unresolved(c->ctl_dst)
+        && (flags == (SFP_F_RSYN | SFP_F_ACK) || flags == SFP_F_RST)) {
+        return true;            /* (The failed instance's RST is ignored
+                                 * below.) */
+    }
+    return f->src_flow == c->remote_flow;
 }

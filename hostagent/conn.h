@@ -25,16 +25,29 @@
  *   close     A -> B FIN seq=s; B -> A FIN|ACK ack=s+1 (each side closes
  *             its own half; either may start, both may start at once)
  *   failover  B' app closes with SF_SEND_FAIL: B answers A with FAIL.
- *             A -> ss.0.0:obj  RSYN seq=r from A's flowID (A: RSYN_SENT),
- *             resolved to a new instance C: C -> A RSYN|ACK ack=r+1
- *             (C: RSYN_RCVD), A -> C ACK (both ESTABLISHED, C's
- *             application accepts a "resumed" connection).
+ *             A -> ss.0.0:obj  RSYN seq=r from a NEW sockID of A (a new
+ *             5-tuple for the object router's sticky round robin; A:
+ *             RSYN_SENT), resolved to a new instance C: C -> A RSYN|ACK
+ *             seq=c ack=r+1 (C: RSYN_RCVD), A -> C ACK (both ESTABLISHED,
+ *             C's application accepts a "resumed" connection; A's receive
+ *             point becomes c+1).  If the RSYN reaches B again, B's stack
+ *             answers FAIL (ack=r+1) and A retries from yet another sockID
+ *             (at most HA_RSYN_MAX_REFUSALS times, then reset).
  *   mobility  A's flowID changes to A': A' -> B RSYN seq=r to B's flowID;
  *             B updates its remote flowID, B -> A' RSYN|ACK ack=r+1;
  *             A' -> B ACK.
  *   RST       a stack answers a packet for a flow it does not know with RST
  *             carrying the packet's nonce; a RST with the right nonce
- *             closes the connection (ECONNRESET).
+ *             from the connection's remote closes it (ECONNRESET).
+ *
+ * Sources: the nonce is not a secret from every agent that heard an
+ * unresolved SYN (static mode, a shared link), so once the remote flowID
+ * is resolved every packet must also come from that flowID and the remote
+ * objectID (else HA_DROP_BAD_SOURCE).  Only RSYN may come from a new
+ * flowID (mobility); during SYN_SENT to ss.0.0 a SYN|ACK or RST from any
+ * instance is taken and the first SYN|ACK fixes the remote; during a
+ * failover RSYN_SENT likewise the RSYN|ACK or RST of any instance (but
+ * not the failed one's RST).
  *
  * SYN, SYN|ACK, RSYN, RSYN|ACK and FIN are retransmitted until answered,
  * with a retransmission timeout computed from RTT samples as in RFC 6298
@@ -65,6 +78,10 @@
  * failed one (SF_SEND_FAIL) to answer the peer with FAIL. */
 #define HA_LINGER_US        2000000u
 #define HA_FAIL_LINGER_US   10000000u
+/* A failover RSYN answered with FAIL (it reached an instance that shed the
+ * connection) is sent again from a fresh sockID at most this many times;
+ * then the connection is reset. */
+#define HA_RSYN_MAX_REFUSALS 8
 
 enum ha_conn_state {
     HA_CONN_CLOSED,         /* Not yet opened, or gone. */
@@ -99,6 +116,8 @@ enum ha_conn_drop {
     HA_DROP_BAD_NONCE,      /* Nonce differs from the connection's. */
     HA_DROP_BAD_ACK,        /* Acknowledges something never sent. */
     HA_DROP_STATE,          /* Not acceptable in the current state. */
+    HA_DROP_BAD_SOURCE,     /* Right nonce, but not from the connection's
+                             * remote flowID and objectID. */
     HA_DROP_N
 };
 
@@ -112,6 +131,12 @@ struct ha_conn_ops {
     /* Reports 'ev'; 'data'/'len' only for HA_CEV_DATA. */
     void (*event)(struct ha_conn *, enum ha_conn_event ev, const void *data,
                   size_t len, void *aux);
+    /* Optional (NULL: keep the flowID).  Gives the connection a fresh
+     * local flowID (a new sockID) before a failover RSYN, so that the RSYN
+     * is a new 5-tuple for the object router's sticky select groups; the
+     * old sockID is released.  Returns the new flowID, or 0 to keep the
+     * current one (none free). */
+    uint32_t (*new_flow)(struct ha_conn *, void *aux);
 };
 
 /* Counters, visible to --status. */
@@ -160,6 +185,8 @@ struct ha_conn {
     uint32_t srtt_us;           /* Smoothed RTT, 0 = no sample yet. */
     uint32_t rttvar_us;         /* RTT variation. */
     uint32_t rto_us;            /* Current timeout (with backoff). */
+
+    int rsyn_refusals;          /* Failover RSYNs answered with FAIL. */
 
     struct ha_conn_stats stats;
     uint64_t created_us;

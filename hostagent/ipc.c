@@ -21,6 +21,14 @@
  * CLOSED) are small and queued per client if its socket buffer is full;
  * datagrams are dropped and counted instead (an application that does not
  * read loses datagrams, as with UDP).
+ *
+ * Batching toward applications: a client that sent BATCH (recvmmsg_sf)
+ * gets the datagrams that arrive for it during one loop callback packed
+ * into DATA messages of up to 'batch_max' records (SF_IPC_BATCH_BYTES),
+ * built in its 'rx_msg' and sent from ha_ipc_flush() at the end of the
+ * callback (ha_agent_after), or earlier when full or before a control
+ * message, so that order is kept.  Other clients get one datagram per
+ * message, sent at once.
  */
 #include "hostagent/agent.h"
 
@@ -64,6 +72,13 @@ struct ha_client {
     struct ha_ctl_msg queue[HA_CLIENT_QUEUE];
     int q_head, q_len;
     struct ha_client *prev, *next;
+    /* Batched delivery (after BATCH): 'rx_count' records in 'rx_msg'. */
+    unsigned int batch_max;     /* Records per message, 0/1: no batching. */
+    uint8_t *rx_msg;            /* SF_IPC_BATCH_BYTES, or NULL. */
+    size_t rx_len;
+    unsigned int rx_count;
+    struct ha_client *batch_next;       /* In agent->batching. */
+    bool batch_queued;
 };
 
 static void ipc_accept_cb(uv_poll_t *, int status, int events);
@@ -81,6 +96,8 @@ static void client_update_poll(struct ha_client *);
 static void client_data(struct ha_client *, const struct sf_ipc_addr *,
                         const void *, size_t);
 static void client_status(struct ha_client *);
+static void client_data_flush(struct ha_client *);
+static void client_batch_unlink(struct ha_client *);
 static void client_bind(struct ha_client *, const struct sf_ipc_msg *);
 static struct sf_ipc_addr addr_local(const struct ha_conn *);
 static struct sf_ipc_addr addr_remote(const struct ha_conn *);
@@ -159,7 +176,8 @@ ha_ipc_event(struct ha_conn *c, enum ha_conn_event ev, const void *data,
             cl->connecting = false;
             addrs[0] = addr_local(c);
             addrs[1] = addr_remote(c);
-            client_reply(cl, 0, addrs, 2);
+            client_ctl(cl, SF_IPC_REPLY, (int32_t) a->net.max_payload,
+                       addrs, 2, -1);
         }
         break;
     case HA_CEV_ACCEPTED:
@@ -251,6 +269,19 @@ ha_ipc_local_changed(struct ha_agent *a)
     }
 }
 
+void
+ha_ipc_flush(struct ha_agent *a)
+{
+    while (a->batching) {
+        struct ha_client *cl = a->batching;
+
+        a->batching = cl->batch_next;
+        cl->batch_next = NULL;
+        cl->batch_queued = false;
+        client_data_flush(cl);
+    }
+}
+
 /* ---- static functions ------------------------------------------------ */
 
 static void
@@ -334,6 +365,12 @@ client_close(struct ha_client *cl, bool graceful)
         return;
     }
     cl->dead = true;
+    if (cl->rx_count) {
+        a->stats.ipc_rx_dropped += cl->rx_count;
+        cl->rx_count = 0;
+        cl->rx_len = 0;
+    }
+    client_batch_unlink(cl);
     if (cl->conn) {
         struct ha_conn *c = cl->conn;
 
@@ -364,6 +401,7 @@ client_closed_cb(uv_handle_t *h)
     struct ha_client *cl = h->data;
 
     close(cl->fd);
+    free(cl->rx_msg);
     free(cl);
 }
 
@@ -433,7 +471,10 @@ client_message(struct ha_client *cl, const uint8_t *buf, size_t len)
             if (!error) {
                 cl->kind = HA_CLIENT_SOCKET;
                 local = addr_local(cl->conn);
-                client_reply(cl, 0, &local, 1);
+                /* A positive arg: the largest payload (send_sf beyond it
+                 * fails with EMSGSIZE in libsf). */
+                client_ctl(cl, SF_IPC_REPLY,
+                           (int32_t) ha_netio_max_payload(a), &local, 1, -1);
             } else {
                 client_reply(cl, -error, NULL, 0);
             }
@@ -477,7 +518,12 @@ client_message(struct ha_client *cl, const uint8_t *buf, size_t len)
             }
             sf_ipc_iter_init(&it, &m);
             while (sf_ipc_iter_next(&it, &r)) {
-                if (ha_stack_send(a->stack, c, r.addr.flowid,
+                if (a->net.max_payload && r.len > a->net.max_payload) {
+                    /* libsf refuses these (EMSGSIZE); never a frame the
+                     * interface would drop silently. */
+                    a->stats.tx_too_big++;
+                    a->stats.ipc_tx_errors++;
+                } else if (ha_stack_send(a->stack, c, r.addr.flowid,
                                   r.addr.objectid, r.data, r.len, now)) {
                     a->stats.ipc_tx_errors++;
                 }
@@ -488,6 +534,15 @@ client_message(struct ha_client *cl, const uint8_t *buf, size_t len)
             }
             return;
         }
+        case SF_IPC_BATCH:
+            if (!cl->rx_msg && m.arg > 1) {
+                cl->rx_msg = malloc(SF_IPC_BATCH_BYTES);
+            }
+            if (cl->rx_msg) {
+                client_data_flush(cl);
+                cl->batch_max = (unsigned int) m.arg;
+            }
+            return;
         case SF_IPC_BIND:
             client_bind(cl, &m);
             return;
@@ -634,6 +689,7 @@ client_ctl(struct ha_client *cl, enum sf_ipc_type type, int32_t arg,
         }
         return;
     }
+    client_data_flush(cl);      /* Datagrams before the notification. */
     if (cl->q_len == HA_CLIENT_QUEUE) {
         /* The application reads nothing at all: give up on it. */
         ha_log(cl->agent, HA_LOG_WARN, "ipc: pid %ld: not reading, closing",
@@ -716,6 +772,28 @@ client_data(struct ha_client *cl, const struct sf_ipc_addr *addr,
         cl->agent->stats.ipc_rx_dropped++;
         return;
     }
+    if (cl->batch_max > 1 && SF_IPC_DATA_OFF + len <= SF_IPC_BATCH_BYTES) {
+        if (cl->rx_count >= cl->batch_max) {
+            client_data_flush(cl);
+        }
+        if (cl->rx_count
+            && sf_ipc_append_data(cl->rx_msg, SF_IPC_BATCH_BYTES,
+                                  &cl->rx_len, addr, data, len)) {
+            client_data_flush(cl);      /* No room left: start anew. */
+        }
+        if (!cl->rx_count) {
+            cl->rx_len = 0;
+            (void) sf_ipc_append_data(cl->rx_msg, SF_IPC_BATCH_BYTES,
+                                      &cl->rx_len, addr, data, len);
+            if (!cl->batch_queued) {
+                cl->batch_queued = true;
+                cl->batch_next = cl->agent->batching;
+                cl->agent->batching = cl;
+            }
+        }
+        cl->rx_count++;
+        return;
+    }
     sf_ipc_encode_data_hdr(hdr, addr, len);
     iov[0].iov_base = hdr;
     iov[0].iov_len = sizeof hdr;
@@ -777,4 +855,44 @@ addr_remote(const struct ha_conn *c)
 {
     struct sf_ipc_addr a = { c->remote_flow, c->remote_obj };
     return a;
+}
+
+/* Sends the batch built in 'cl->rx_msg', if any.  A full socket buffer
+ * drops it (counted per datagram), as for single datagrams. */
+static void
+client_data_flush(struct ha_client *cl)
+{
+    struct ha_agent *a = cl->agent;
+
+    if (!cl->rx_count) {
+        return;
+    }
+    if (cl->dead || cl->q_len
+        || send(cl->fd, cl->rx_msg, cl->rx_len,
+                MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        a->stats.ipc_rx_dropped += cl->rx_count;
+    } else {
+        a->stats.ipc_rx_batches++;
+        a->stats.ipc_rx_batched += cl->rx_count;
+    }
+    cl->rx_count = 0;
+    cl->rx_len = 0;
+}
+
+static void
+client_batch_unlink(struct ha_client *cl)
+{
+    struct ha_client **p;
+
+    if (!cl->batch_queued) {
+        return;
+    }
+    for (p = &cl->agent->batching; *p; p = &(*p)->batch_next) {
+        if (*p == cl) {
+            *p = cl->batch_next;
+            break;
+        }
+    }
+    cl->batch_next = NULL;
+    cl->batch_queued = false;
 }

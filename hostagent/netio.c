@@ -3,14 +3,22 @@
  * Raw SCAFFOLD frames on the host interface.
  *
  * One AF_PACKET SOCK_RAW socket bound to the interface (ETH_P_IP), with a
- * classic BPF filter that keeps only IPv4/UDP frames (IPv6 ND/MLD, ARP and
- * the rest never reach user space), PACKET_IGNORE_OUTGOING so we do not
- * read our own frames back, and large socket buffers.
+ * classic BPF filter that keeps only SCAFFOLD frames (IPv4 with IHL 5,
+ * UDP, SCAFFOLD version 1 at frame offset 42: the kernel's own UDP, IPv6
+ * ND/MLD, ARP and the rest never reach user space),
+ * PACKET_IGNORE_OUTGOING so we do not read our own frames back, and large
+ * socket buffers.
  *
- * Receive: a TPACKET_V3 ring (PACKET_MMAP) of 'blocks' blocks of
- * 'block_kib' KiB, shared with the kernel.  The kernel fills a block with
- * as many frames as fit and hands it over (TP_STATUS_USER) when it is full
- * or 'tov_ms' after its first frame; only then does the socket poll
+ * Receive (default): recvmmsg() batches of HA_RX_BATCH frames into
+ * preallocated buffers, up to 16 batches per wakeup; the kernel wakes us
+ * per frame when idle, so a lone frame waits for nothing, and a busy agent
+ * finds many frames per call.  See HA_RX_DEFAULT_KIB for the measurements
+ * that chose it.
+ *
+ * Receive with --rx-ring: a TPACKET_V3 ring (PACKET_MMAP) of 'blocks'
+ * blocks of 'block_kib' KiB, shared with the kernel.  The kernel fills a
+ * block with as many frames as fit and hands it over (TP_STATUS_USER) when
+ * it is full or 'tov_ms' after its first frame; only then does the socket poll
  * readable, so one wakeup serves a whole block and no frame is copied
  * into user space.  On readable, every block handed over is walked frame
  * by frame, each checked with sfp_frame_decode() straight in the ring (a
@@ -18,8 +26,9 @@
  * stack, which copies what it keeps; then the block goes back to the
  * kernel.  Frames the kernel had to drop because every block was ours are
  * read from PACKET_STATISTICS into the status counters.  When the ring
- * cannot be set up (or --rx-ring 0), recvmmsg() batches of HA_RX_BATCH
- * frames are read into preallocated buffers instead.
+ * cannot be set up the agent falls back to recvmmsg().  The price of the
+ * ring is latency: poll() reports it readable only when a block retires,
+ * up to 'tov_ms' after a lone frame.
  *
  * Transmit: frames are encoded straight into a bounded queue of
  * HA_TX_QUEUE preallocated buffers and written with sendmmsg() in batches
@@ -95,11 +104,23 @@ ha_netio_config(struct ha_agent *a, const char *spec)
 int
 ha_netio_open(struct ha_agent *a)
 {
+    /* SCAFFOLD frames only (fixed offsets: IHL 5 is the only IPv4 header
+     * length a SCAFFOLD stack sends or accepts, docs/protocol.md 3), so
+     * that the kernel's own UDP on the interface never reaches user
+     * space: IPv4, version/IHL 0x45, protocol 17, and the SCAFFOLD
+     * version 1 at offset 42 (the first UDP payload byte).  The rest of
+     * the header is left to the codec, so that malformed SCAFFOLD frames
+     * are still counted by their error.  A frame too short for a load is
+     * dropped by the filter. */
     static struct sock_filter code[] = {
         BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),             /* EtherType */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IP, 0, 3),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IP, 0, 7),
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 14),             /* Ver, IHL */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x45, 0, 5),
         BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),             /* IP proto */
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 3),
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 42),             /* SFP ver */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SFP_VERSION, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, 0xffff),
         BPF_STMT(BPF_RET | BPF_K, 0),
     };
@@ -181,6 +202,7 @@ ha_netio_open(struct ha_agent *a)
     }
     n->poll.data = a;
     n->poll_events = UV_READABLE;
+    (void) ha_netio_max_payload(a);
     return uv_poll_start(&n->poll, UV_READABLE, netio_cb);
 
 fail:
@@ -306,6 +328,25 @@ ha_netio_flush(struct ha_agent *a)
         n->tx_blocked = false;
     }
     netio_update_poll(a);
+}
+
+size_t
+ha_netio_max_payload(struct ha_agent *a)
+{
+    struct ha_netio *n = &a->net;
+    size_t cap = HA_FRAME_SIZE - SFP_FRAME_HDR_LEN, max;
+    struct ifreq ifr;
+    int mtu = 1500;
+
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, a->ifname, sizeof ifr.ifr_name - 1);
+    if (n->fd >= 0 && ioctl(n->fd, SIOCGIFMTU, &ifr) == 0) {
+        mtu = ifr.ifr_mtu;
+    }
+    max = mtu > SFP_IPV4_LEN + SFP_UDP_LEN + SFP_HDR_LEN
+          ? (size_t) mtu - SFP_IPV4_LEN - SFP_UDP_LEN - SFP_HDR_LEN : 0;
+    n->max_payload = max < cap ? max : cap;
+    return n->max_payload;
 }
 
 size_t

@@ -34,6 +34,7 @@ struct ha_sock {
     int backlog;                /* Listener: max half-open children. */
     bool bound;                 /* bind() given an objectID. */
     bool dead;                  /* HA_CEV_DEAD seen: free when idle. */
+    uint32_t iss;               /* Accepted: our initial sequence number. */
     struct ha_sock *prev, *next;        /* 'all' list. */
     struct ha_sock *lnext;              /* 'listeners' list. */
     struct ha_sock *znext;              /* 'zombies' list. */
@@ -52,12 +53,32 @@ struct ha_stack {
     int depth;                  /* Nesting of public calls. */
     struct ha_stack_stats stats;
     struct ha_conn_ops conn_ops;
+    struct ha_shed *shed;       /* HA_SHED_MAX connections we shed. */
+    size_t shed_next;           /* Next slot to overwrite. */
+};
+
+/* A connection this host shed with FAIL (stack.h, HA_SHED_US). */
+struct ha_shed {
+    uint64_t nonce;             /* 0: free slot. */
+    uint64_t until;             /* Forgotten after this time. */
+    uint32_t flow;              /* Its local flowID (the FAIL's source)... */
+    uint16_t obj;               /* ...and objectID. */
+    uint32_t ack_lo, ack_hi;    /* The peer's possible receive points: our
+                                 * ISS + 1 .. snd_nxt at the shed. */
 };
 
 static void stack_conn_output(struct ha_conn *, const struct sfp_frame *,
                               void *aux);
 static void stack_conn_event(struct ha_conn *, enum ha_conn_event,
                              const void *, size_t, void *aux);
+static uint32_t stack_conn_new_flow(struct ha_conn *, void *aux);
+static void stack_shed_add(struct ha_stack *, const struct ha_sock *,
+                           uint64_t now);
+static const struct ha_shed *stack_shed_find(const struct ha_stack *,
+                                             const struct sfp_frame *,
+                                             uint64_t now);
+static void stack_shed_refuse(struct ha_stack *, const struct ha_shed *,
+                              const struct sfp_frame *);
 static void stack_enter(struct ha_stack *);
 static void stack_leave(struct ha_stack *);
 static struct ha_sock *sock_of(struct ha_conn *);
@@ -83,7 +104,10 @@ ha_stack_create(const struct ha_stack_ops *ops, void *aux, uint32_t prefix)
         return NULL;
     }
     s->by_sock = calloc(HA_N_SOCKIDS, sizeof *s->by_sock);
-    if (!s->by_sock) {
+    s->shed = calloc(HA_SHED_MAX, sizeof *s->shed);
+    if (!s->by_sock || !s->shed) {
+        free(s->by_sock);
+        free(s->shed);
         free(s);
         return NULL;
     }
@@ -93,6 +117,7 @@ ha_stack_create(const struct ha_stack_ops *ops, void *aux, uint32_t prefix)
     s->next_eph = HA_SOCK_EPHEMERAL_MIN;
     s->conn_ops.output = stack_conn_output;
     s->conn_ops.event = stack_conn_event;
+    s->conn_ops.new_flow = stack_conn_new_flow;
     return s;
 }
 
@@ -113,6 +138,7 @@ ha_stack_destroy(struct ha_stack *s)
         free(k);
     }
     free(s->by_sock);
+    free(s->shed);
     free(s);
 }
 
@@ -295,6 +321,9 @@ ha_stack_close(struct ha_stack *s, struct ha_conn *c, bool fail,
         stack_conn_event(c, HA_CEV_DEAD, NULL, 0, s);
     } else {
         ha_conn_close(c, fail, now);
+        if (fail && c->state == HA_CONN_FAILED && !c->active) {
+            stack_shed_add(s, k, now);
+        }
     }
     stack_leave(s);
 }
@@ -364,9 +393,14 @@ ha_stack_input(struct ha_stack *s, const struct sfp_frame *f, uint64_t now)
         }
     } else if (opening && (!k || k->conn.state == HA_CONN_LISTEN)) {
         struct ha_sock *dup = stack_find_dup(s, f);
+        const struct ha_shed *shed;
 
         if (dup) {
             ret = ha_conn_input(&dup->conn, f, now);
+        } else if (flags == SFP_F_RSYN
+                   && (shed = stack_shed_find(s, f, now)) != NULL) {
+            stack_shed_refuse(s, shed, f);
+            ret = 0;
         } else {
             if (!k) {
                 k = stack_find_listener(s, f->dst_obj);
@@ -661,8 +695,8 @@ stack_syn(struct ha_stack *s, struct ha_sock *l, const struct sfp_frame *f,
     k->conn.local_obj = l->conn.local_obj;
     k->bound = true;
     k->listener = l;
-    error = ha_conn_accept(&k->conn, f, (uint32_t) s->ops->random(s->aux),
-                           now);
+    k->iss = (uint32_t) s->ops->random(s->aux);
+    error = ha_conn_accept(&k->conn, f, k->iss, now);
     if (error) {
         k->conn.local_closed = true;
         stack_conn_event(&k->conn, HA_CEV_DEAD, NULL, 0, s);
@@ -695,9 +729,9 @@ stack_unknown(struct ha_stack *s, const struct sfp_frame *f)
     struct sfp_frame r;
 
     s->stats.rx_unknown++;
-    if (f->hdr.flags == SFP_F_RST || !f->hdr.nonce
-        || sfp_flowid_is_unresolved(f->src_flow)) {
-        return 1;
+    if (f->hdr.flags == SFP_F_RST || f->hdr.flags == SFP_F_FAIL
+        || !f->hdr.nonce || sfp_flowid_is_unresolved(f->src_flow)) {
+        return 1;       /* E.g. a FAIL to a sockID left by a failover. */
     }
     memset(&r, 0, sizeof r);
     r.src_flow = sfp_flowid_is_unresolved(f->dst_flow)
@@ -721,4 +755,99 @@ static bool
 stack_is_local(const struct ha_stack *s, uint32_t flow)
 {
     return (flow & 0xffff0000u) == s->prefix;
+}
+
+/* conn ops new_flow: a failover RSYN leaves from a fresh sockID (a new
+ * 5-tuple); packets to the old one no longer find the connection. */
+static uint32_t
+stack_conn_new_flow(struct ha_conn *c, void *aux)
+{
+    struct ha_stack *s = aux;
+    struct ha_sock *k = sock_of(c);
+    uint16_t old = sfp_flowid_sock(c->local_flow);
+    uint16_t id;
+
+    if (k->dead || k->kind != HA_SOCK_STREAM
+        || stack_alloc_sockid(s, &id)) {
+        return 0;
+    }
+    s->by_sock[id] = k;
+    if (s->by_sock[old] == k) {
+        s->by_sock[old] = NULL;
+    }
+    return s->prefix | id;
+}
+
+/* Remembers the connection 'k' just shed with FAIL. */
+static void
+stack_shed_add(struct ha_stack *s, const struct ha_sock *k, uint64_t now)
+{
+    const struct ha_conn *c = &k->conn;
+    struct ha_shed *e = NULL;
+    size_t i;
+
+    for (i = 0; i < HA_SHED_MAX; i++) {
+        if (s->shed[i].nonce == c->nonce) {
+            e = &s->shed[i];            /* Shed again: the newest counts. */
+            break;
+        }
+    }
+    if (!e) {
+        e = &s->shed[s->shed_next];
+        s->shed_next = (s->shed_next + 1) % HA_SHED_MAX;
+    }
+    e->nonce = c->nonce;
+    e->until = now + HA_SHED_US;
+    e->flow = c->local_flow;
+    e->obj = c->local_obj;
+    e->ack_lo = k->iss + 1;
+    e->ack_hi = c->snd_nxt;
+}
+
+/* The shed connection RSYN 'f' would resume here, or NULL: same nonce and
+ * objectID, and an ack in the sequence space we sent in (the RSYN right
+ * after our FAIL, not one after the connection lived on elsewhere). */
+static const struct ha_shed *
+stack_shed_find(const struct ha_stack *s, const struct sfp_frame *f,
+                uint64_t now)
+{
+    size_t i;
+
+    if (sfp_flowid_is_unresolved(f->src_flow)) {
+        return NULL;
+    }
+    for (i = 0; i < HA_SHED_MAX; i++) {
+        const struct ha_shed *e = &s->shed[i];
+
+        if (e->nonce == f->hdr.nonce && e->nonce && now < e->until
+            && e->obj == f->dst_obj
+            && f->hdr.ack - e->ack_lo <= e->ack_hi - e->ack_lo) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Answers RSYN 'f' of shed connection 'e' with FAIL, from the flowID the
+ * connection had here (the client's remote flowID). */
+static void
+stack_shed_refuse(struct ha_stack *s, const struct ha_shed *e,
+                  const struct sfp_frame *f)
+{
+    struct sfp_frame r;
+
+    memset(&r, 0, sizeof r);
+    r.src_flow = e->flow;
+    r.dst_flow = f->src_flow;
+    r.src_obj = e->obj;
+    r.dst_obj = f->src_obj;
+    r.hdr.version = SFP_VERSION;
+    r.hdr.flags = SFP_F_FAIL;
+    r.hdr.hlen = SFP_HDR_WORDS;
+    r.hdr.seq = e->ack_hi;
+    r.hdr.ack = f->hdr.seq + 1;
+    r.hdr.nonce = f->hdr.nonce;
+    s->stats.rx_shed_rsyn++;
+    s->stats.tx_frames++;
+    s->ops->output(&r, s->aux);
 }

@@ -18,13 +18,17 @@
  *     sockID goes to the listener of the destination objectID (this host is
  *     its own object router in static mode); a repeated SYN/RSYN (same
  *     source flowID and nonce as a connection still opening or open) goes
- *     to that connection, which answers it again;
+ *     to that connection, which answers it again; an RSYN of a connection
+ *     this host shed (HA_SHED_US) is answered with FAIL;
  *   - a datagram goes to the datagram socket of the destination sockID or,
  *     unresolved, of the objectID;
  *   - anything else goes to the connection of the destination sockID, which
  *     checks the nonce;
  *   - a connection packet for a sockID nobody holds is answered with RST
- *     (carrying the packet's nonce), never a RST or a datagram.
+ *     (carrying the packet's nonce), never a RST, a FAIL or a datagram.
+ *
+ * Failover: before a client's RSYN after FAIL its connection gets a new
+ * sockID (conn ops new_flow); the old one is released at once.
  *
  * Object lifetimes: the stack allocates and frees every socket.  The
  * application side refers to one through 'conn->owner' and learns that it
@@ -42,6 +46,17 @@
 #include "hostagent/conn.h"
 
 #define HA_SOCK_EPHEMERAL_MIN 1024     /* First automatically chosen sockID. */
+
+/* Connections this host shed with SF_SEND_FAIL are remembered this long, at
+ * most this many (the oldest goes first): an RSYN of such a connection that
+ * comes back here (the object router's round robin handed it to us again)
+ * is answered with FAIL instead of being accepted, and the client retries
+ * from another sockID.  Only the RSYN that follows our own shed is refused:
+ * its ack (the client's receive point) lies in the sequence space we sent
+ * in; after the connection lived on elsewhere, a later failover may come
+ * back here and is accepted. */
+#define HA_SHED_MAX 1024
+#define HA_SHED_US  60000000u
 
 enum ha_sock_kind {
     HA_SOCK_STREAM,         /* Bound flows: listener or connection. */
@@ -70,6 +85,8 @@ struct ha_stack_stats {
     uint64_t rx_backlog_full;   /* SYN dropped: listener backlog full. */
     uint64_t rx_dropped;        /* Dropped by a connection (bad nonce...). */
     uint64_t tx_rst;            /* RSTs sent for unknown flows. */
+    uint64_t rx_shed_rsyn;      /* RSYNs of connections we shed, answered
+                                 * with FAIL. */
     uint64_t tx_frames;         /* Frames handed to ops->output. */
 };
 

@@ -48,6 +48,8 @@ sf_ipc_decode(const void *buf, size_t len, struct sf_ipc_msg *m)
         return body || m->arg < 0 ? -EBADMSG : 0;
     case SF_IPC_CLOSE:
         return body || (m->arg & ~SF_IPC_CLOSE_FAIL) ? -EBADMSG : 0;
+    case SF_IPC_BATCH:
+        return body || m->arg < 1 || m->arg > SF_IPC_BATCH_MAX ? -EBADMSG : 0;
     case SF_IPC_STATUS:
     case SF_IPC_CLOSED:
         return body ? -EBADMSG : 0;
@@ -67,7 +69,8 @@ sf_ipc_decode(const void *buf, size_t len, struct sf_ipc_msg *m)
             || (m->type == SF_IPC_ACCEPT
                 && (body != 2 * SF_IPC_ADDR_LEN
                     || (m->arg & ~SF_IPC_ACCEPT_RESUMED)))
-            || (m->type == SF_IPC_REPLY && m->arg > 0)) {
+            || (m->type == SF_IPC_REPLY && m->arg > 0
+                && (!body || m->arg > SF_IPC_MAX_PAYLOAD))) {
             return -EBADMSG;
         }
         m->n_addrs = (int) (body / SF_IPC_ADDR_LEN);
@@ -186,6 +189,29 @@ sf_ipc_encode_data_hdr(void *buf, const struct sf_ipc_addr *a,
     put_addr(p + 16, a ? a : &zero);
 }
 
+void
+sf_ipc_encode_data_msg_hdr(void *buf, unsigned int count)
+{
+    uint8_t *p = buf;
+
+    p[0] = SF_IPC_VERSION;
+    p[1] = SF_IPC_DATA;
+    put16(p + 2, (uint16_t) count);
+    put32(p + 4, 0);
+}
+
+void
+sf_ipc_encode_rec_hdr(void *rec, const struct sf_ipc_addr *a,
+                      size_t payload_len)
+{
+    static const struct sf_ipc_addr zero;
+    uint8_t *p = rec;
+
+    put32(p, (uint32_t) payload_len);
+    put32(p + 4, 0);
+    put_addr(p + 8, a ? a : &zero);
+}
+
 int
 sf_ipc_append_data(void *buf, size_t size, size_t *lenp,
                    const struct sf_ipc_addr *a, const void *data, size_t len)
@@ -238,6 +264,7 @@ sf_ipc_type_name(int type)
         [SF_IPC_ACCEPT] = "ACCEPT", [SF_IPC_PEER] = "PEER",
         [SF_IPC_CLOSED] = "CLOSED", [SF_IPC_TEXT] = "TEXT",
         [SF_IPC_MOVE] = "MOVE", [SF_IPC_LOCAL] = "LOCAL",
+        [SF_IPC_BATCH] = "BATCH",
     };
     return type > 0 && type < SF_IPC_N_TYPES ? names[type] : "?";
 }

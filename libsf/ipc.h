@@ -42,6 +42,8 @@
  *                                                 (first msg; admin only)
  *   LOCAL    14   h>a  0      0                   address (our flowID
  *                                                 changed: host moved)
+ *   BATCH    15   a>h  0      max records (1..    -            (no reply)
+ *                             SF_IPC_BATCH_MAX)
  *
  * MOVE changes the host's flowID prefix as a re-join with a new hostID
  * would (every connection resyncs from its new flowID); it is the static
@@ -50,7 +52,12 @@
  *
  * Requests OPEN, BIND, LISTEN, CONNECT, MOVE and STATUS are answered by
  * one REPLY (STATUS by TEXT messages instead); OPEN's and BIND's REPLY
- * carry the local address, CONNECT's the local then the peer address.  A
+ * carry the local address, CONNECT's the local then the peer address.
+ * A successful OPEN's and CONNECT's REPLY have arg = the largest datagram
+ * payload one frame on the host interface carries (MTU - 20 - 8 - 20,
+ * 1452 at MTU 1500; 0 = unknown); libsf refuses longer sends with
+ * EMSGSIZE, and the agent drops longer records (counted tx_too_big).
+ * Accepted sockets inherit their listener's value.  A
  * message the agent cannot decode is answered with REPLY(-EBADMSG) (or
  * -EPROTO: valid but not allowed now) and counted; the connection stays
  * up.
@@ -60,11 +67,14 @@
  * 4-byte aligned offsets; the first payload always starts at offset 24
  * (SF_IPC_DATA_OFF), so a one-record message can be sent and received with
  * a two-element iovec and no copy.  The format allows many datagrams per
- * message; the agent sends one per message to applications so that a
- * readable descriptor always means one recv_sf() returns data (SEQPACKET
- * batching is a later step, with a recvmmsg_sf-like call), and accepts many
- * per message from them.  Every message other than DATA and TEXT is at
- * most 24 bytes.
+ * message.  The agent accepts many per message from applications
+ * (sendmmsg_sf).  Toward an application it sends one per message (so that
+ * a readable descriptor means one recv_sf() returns data) until the
+ * application sends BATCH (recvmmsg_sf does, once): from then on the agent
+ * packs the datagrams that arrive for the socket during one turn of its
+ * loop into DATA messages of at most 'arg' records and SF_IPC_BATCH_BYTES
+ * bytes, and libsf keeps the records it has not handed out yet.  Every
+ * message other than DATA and TEXT is at most 24 bytes.
  */
 #ifndef SF_IPC_H
 #define SF_IPC_H 1
@@ -83,6 +93,10 @@
 #define SF_IPC_CTL_MAX      24          /* Largest non-DATA, non-TEXT. */
 #define SF_IPC_MAX_PAYLOAD  65507       /* Largest datagram. */
 #define SF_IPC_MAX_MSG      (256 * 1024)
+#define SF_IPC_BATCH_MAX    64          /* Records per batched message. */
+#define SF_IPC_BATCH_BYTES  65536       /* Bytes per batched message (and
+                                         * libsf's receive buffer: holds
+                                         * any one-record message too). */
 
 enum sf_ipc_type {
     SF_IPC_OPEN = 1,
@@ -99,6 +113,7 @@ enum sf_ipc_type {
     SF_IPC_TEXT,
     SF_IPC_MOVE,
     SF_IPC_LOCAL,
+    SF_IPC_BATCH,
     SF_IPC_N_TYPES
 };
 
@@ -160,6 +175,14 @@ size_t sf_ipc_encode(void *buf, size_t size, enum sf_ipc_type, int32_t arg,
  * message (SF_IPC_DATA_OFF bytes) into 'buf'; the payload follows. */
 void sf_ipc_encode_data_hdr(void *buf, const struct sf_ipc_addr *,
                             size_t payload_len);
+
+/* Writes the 8-byte header of a DATA message of 'count' records into
+ * 'buf', and the 16-byte header of one record into 'rec' (the payload and
+ * then, unless it is the last record, zero padding to a multiple of 4
+ * follow it): for messages gathered from several buffers (sendmmsg_sf). */
+void sf_ipc_encode_data_msg_hdr(void *buf, unsigned int count);
+void sf_ipc_encode_rec_hdr(void *rec, const struct sf_ipc_addr *,
+                           size_t payload_len);
 
 /* Appends a record to a DATA message being built in 'buf' (its current
  * length '*lenp', 0 to start one; 'size' bytes available).  Returns 0 or

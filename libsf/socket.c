@@ -15,7 +15,13 @@
  * The data path copies nothing in user space: send_sf writes the 24-byte
  * IPC header and the caller's buffer with one sendmsg (two iovecs), and
  * recv_sf reads the header and the payload straight into the caller's
- * buffer with one recvmsg.
+ * buffer with one recvmsg.  sendmmsg_sf gathers up to SF_IPC_BATCH_MAX
+ * datagrams into one DATA message the same way (iovecs: header, then per
+ * record padding, record header, the caller's buffers).  recvmmsg_sf
+ * switches the socket to batched delivery (BATCH to the agent, once):
+ * from then on messages are read into the socket's 'rbuf' and each
+ * datagram is copied once from there into the caller's buffers, by
+ * recvmmsg_sf and recv_sf alike.
  *
  * Locking: 'tab_lock' protects the table; each sf_sock's 'lock' serialises
  * requests and protects its fields.  No lock is held across a blocking
@@ -38,6 +44,10 @@
 
 #include "libsf/ipc.h"
 
+/* iovecs of one batched DATA message (header, then per record: padding,
+ * record header, the caller's buffers); below the kernel's IOV_MAX. */
+#define SF_SEND_IOV_MAX 1024
+
 enum sf_state {
     SF_S_OPEN,                  /* Created (maybe bound). */
     SF_S_LISTEN,
@@ -54,6 +64,14 @@ struct sf_sock {
     int error;                  /* Pending error (positive errno), 0. */
     struct sf_ipc_addr local;
     struct sf_ipc_addr peer;
+    size_t max_payload;         /* Largest datagram (agent's answer). */
+    /* Batched receive (after the first recvmmsg_sf): the agent may pack
+     * several datagrams per message; the ones not handed out yet wait in
+     * 'rbuf'.  'rlock' serialises receivers in this mode. */
+    pthread_mutex_t rlock;
+    bool batch;
+    uint8_t *rbuf;              /* SF_IPC_BATCH_BYTES. */
+    struct sf_ipc_iter rit;     /* Records left in 'rbuf'. */
 };
 
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,6 +82,13 @@ static struct sf_sock *sf_lookup(int fd);
 static int sf_register(int fd, struct sf_sock *);
 static void sf_unregister(int fd);
 static struct sf_sock *sf_sock_new(int type);
+static void sf_sock_free(struct sf_sock *);
+static int sf_send_check(int fd, struct sf_sock *);
+static int sf_recv_check(int fd, struct sf_sock *);
+static int sf_next_rec(int fd, struct sf_sock *, int flags,
+                       struct sf_ipc_rec *);
+static size_t sf_scatter(const struct sf_ipc_rec *, const struct iovec *,
+                         size_t iovlen, int *msg_flags);
 static int sf_request(int fd, struct sf_sock *, enum sf_ipc_type, int32_t arg,
                       const struct sf_ipc_addr *, struct sf_ipc_msg *,
                       uint8_t *buf, int timeout_ms);
@@ -136,6 +161,9 @@ socket_sf(int domain, int type, int protocol)
     if (!error && m.n_addrs >= 1) {
         s->local = m.addr[0];
     }
+    if (!error && m.arg > 0 && m.arg <= SF_IPC_MAX_PAYLOAD) {
+        s->max_payload = (size_t) m.arg;
+    }
     if (!error && (type & SOCK_NONBLOCK)) {
         int fl = fcntl(fd, F_GETFL);
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -146,8 +174,7 @@ socket_sf(int domain, int type, int protocol)
         error = sf_register(fd, s);
     }
     if (error) {
-        pthread_mutex_destroy(&s->lock);
-        free(s);
+        sf_sock_free(s);
         close(fd);
         return sf_fail(error);
     }
@@ -285,11 +312,11 @@ accept2_sf(int fd, struct sockaddr *addr, socklen_t *len, int *flags)
         }
         n->state = SF_S_CONNECTED;
         n->bound = true;
+        n->max_payload = s->max_payload;
         n->local = m.addr[0];
         n->peer = m.addr[1];
         if (sf_register(nfd, n)) {
-            pthread_mutex_destroy(&n->lock);
-            free(n);
+            sf_sock_free(n);
             close(nfd);
             return sf_fail(ENOMEM);
         }
@@ -388,27 +415,108 @@ sendto_sf(int fd, const void *buf, size_t len, int flags,
     if (addr) {
         return sf_fail(EISCONN);
     }
-    pthread_mutex_lock(&s->lock);
-    if (s->state == SF_S_CONNECTING) {
-        error = sf_finish_connect(fd, s, false);
-        if (!error && s->state == SF_S_CONNECTING) {
-            error = EAGAIN;
-        }
-    } else if (s->error) {
-        error = s->error;
-        s->error = 0;
-    } else if (s->state != SF_S_CONNECTED) {
-        error = ENOTCONN;
-    } else if (s->eof) {
-        error = EPIPE;
-    } else {
-        error = 0;
-    }
-    pthread_mutex_unlock(&s->lock);
+    error = sf_send_check(fd, s);
     if (error) {
         return sf_fail(error);
     }
     return sf_send(fd, s, buf, len, flags, NULL);
+}
+
+int
+sendmmsg_sf(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
+{
+    static const uint8_t zero[4];
+    struct sf_sock *s = sf_lookup(fd);
+    uint8_t hdr[SF_IPC_HDR_LEN];
+    uint8_t rec[SF_IPC_BATCH_MAX][SF_IPC_REC_LEN];
+    struct iovec iov[SF_SEND_IOV_MAX];
+    unsigned int sent = 0;
+    int error = 0;
+
+    if (!s) {
+        return -1;
+    }
+    if (flags & ~MSG_DONTWAIT || (vlen && !msgs)) {
+        return sf_fail(EINVAL);
+    }
+    if (s->type == SOCK_STREAM) {
+        error = sf_send_check(fd, s);
+        if (error) {
+            return sf_fail(error);
+        }
+    }
+    while (sent < vlen && !error) {
+        unsigned int count = 0, i;
+        size_t bytes = SF_IPC_HDR_LEN, prev = 0, niov = 1;
+        struct msghdr mh;
+
+        for (i = sent; i < vlen && count < SF_IPC_BATCH_MAX; i++) {
+            const struct msghdr *m = &msgs[i].msg_hdr;
+            struct sf_ipc_addr a = { 0, 0 };
+            size_t len = 0, pad = count ? (4 - (prev & 3)) & 3 : 0, k;
+
+            for (k = 0; k < m->msg_iovlen; k++) {
+                len += m->msg_iov[k].iov_len;
+            }
+            if (s->type == SOCK_DGRAM) {
+                error = m->msg_name ? sf_get_addr(m->msg_name,
+                                                  m->msg_namelen, &a)
+                                    : EDESTADDRREQ;
+            } else if (m->msg_name) {
+                error = EISCONN;
+            }
+            if (!error && len > s->max_payload) {
+                error = EMSGSIZE;
+            }
+            if (error) {
+                break;          /* Send what came before it. */
+            }
+            if (niov + 2 + m->msg_iovlen > SF_SEND_IOV_MAX
+                || (count && bytes + pad + SF_IPC_REC_LEN + len
+                             > SF_IPC_BATCH_BYTES)) {
+                break;
+            }
+            if (pad) {
+                iov[niov].iov_base = (void *) zero;
+                iov[niov++].iov_len = pad;
+            }
+            sf_ipc_encode_rec_hdr(rec[count], &a, len);
+            iov[niov].iov_base = rec[count];
+            iov[niov++].iov_len = SF_IPC_REC_LEN;
+            for (k = 0; k < m->msg_iovlen; k++) {
+                iov[niov++] = m->msg_iov[k];
+            }
+            bytes += pad + SF_IPC_REC_LEN + len;
+            prev = len;
+            count++;
+        }
+        if (!count) {
+            break;
+        }
+        sf_ipc_encode_data_msg_hdr(hdr, count);
+        iov[0].iov_base = hdr;
+        iov[0].iov_len = sizeof hdr;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = niov;
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL | (flags & MSG_DONTWAIT)) < 0) {
+            error = errno;
+            break;
+        }
+        for (i = sent; i < sent + count; i++) {
+            size_t k, len = 0;
+
+            for (k = 0; k < msgs[i].msg_hdr.msg_iovlen; k++) {
+                len += msgs[i].msg_hdr.msg_iov[k].iov_len;
+            }
+            msgs[i].msg_len = (unsigned int) len;
+        }
+        sent += count;
+    }
+    if (!sent && error) {
+        return sf_fail(error);
+    }
+    return (int) sent;
 }
 
 ssize_t
@@ -428,6 +536,96 @@ recvfrom_sf(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
         sf_put_addr(&from, addr, alen);
     }
     return r;
+}
+
+int
+recvmmsg_sf(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags)
+{
+    struct sf_sock *s = sf_lookup(fd);
+    unsigned int n = 0;
+
+    if (!s) {
+        return -1;
+    }
+    if (flags & ~(MSG_DONTWAIT | MSG_TRUNC) || (vlen && !msgs)) {
+        return sf_fail(EINVAL);
+    }
+    if (!vlen) {
+        return 0;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (!s->batch) {
+        /* From now on the agent may pack datagrams. */
+        uint8_t buf[SF_IPC_CTL_MAX];
+        size_t len = sf_ipc_encode(buf, sizeof buf, SF_IPC_BATCH,
+                                   vlen < SF_IPC_BATCH_MAX
+                                   ? (int32_t) vlen : SF_IPC_BATCH_MAX,
+                                   NULL, 0);
+
+        s->rbuf = malloc(SF_IPC_BATCH_BYTES);
+        if (!s->rbuf) {
+            pthread_mutex_unlock(&s->lock);
+            return sf_fail(ENOMEM);
+        }
+        memset(&s->rit, 0, sizeof s->rit);
+        if (send(fd, buf, len, MSG_NOSIGNAL) < 0) {
+            int e = errno;
+
+            free(s->rbuf);
+            s->rbuf = NULL;
+            pthread_mutex_unlock(&s->lock);
+            return sf_fail(e);
+        }
+        s->batch = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    for (;;) {
+        int error = sf_recv_check(fd, s), e = 0;
+
+        if (error < 0) {
+            return 0;           /* The peer closed. */
+        }
+        if (error) {
+            return sf_fail(error);
+        }
+        pthread_mutex_lock(&s->rlock);
+        while (n < vlen) {
+            struct msghdr *m = &msgs[n].msg_hdr;
+            struct sf_ipc_rec rec;
+            size_t got;
+
+            /* Wait for the first datagram only. */
+            e = sf_next_rec(fd, s, n ? MSG_DONTWAIT : flags, &rec);
+            if (e) {
+                break;
+            }
+            m->msg_flags = 0;
+            got = sf_scatter(&rec, m->msg_iov, m->msg_iovlen, &m->msg_flags);
+            msgs[n].msg_len = (unsigned int) (flags & MSG_TRUNC ? rec.len
+                                                                : got);
+            if (m->msg_name) {
+                struct sf_ipc_addr from = rec.addr;
+
+                if (s->type == SOCK_STREAM) {
+                    pthread_mutex_lock(&s->lock);
+                    from = s->peer;
+                    pthread_mutex_unlock(&s->lock);
+                }
+                sf_put_addr(&from, m->msg_name, &m->msg_namelen);
+            }
+            m->msg_controllen = 0;
+            n++;
+        }
+        pthread_mutex_unlock(&s->rlock);
+        if (n) {
+            return (int) n;     /* Errors wait for the next call. */
+        }
+        if (e < 0) {
+            return sf_fail(-e);
+        }
+        /* e > 0: a notification; check the state again. */
+    }
 }
 
 int
@@ -620,8 +818,16 @@ sf_unregister(int fd)
         tab[fd] = NULL;
     }
     pthread_mutex_unlock(&tab_lock);
+    sf_sock_free(s);
+}
+
+static void
+sf_sock_free(struct sf_sock *s)
+{
     if (s) {
         pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->rlock);
+        free(s->rbuf);
         free(s);
     }
 }
@@ -633,8 +839,10 @@ sf_sock_new(int type)
 
     if (s) {
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->rlock, NULL);
         s->type = type;
         s->state = SF_S_OPEN;
+        s->max_payload = SF_IPC_MAX_PAYLOAD;
     }
     return s;
 }
@@ -732,6 +940,9 @@ sf_finish_connect(int fd, struct sf_sock *s, bool block)
         }
         s->state = SF_S_CONNECTED;
         s->bound = true;
+        if (m.arg > 0 && m.arg <= SF_IPC_MAX_PAYLOAD) {
+            s->max_payload = (size_t) m.arg;
+        }
         if (m.n_addrs == 2) {
             s->local = m.addr[0];
             s->peer = m.addr[1];
@@ -785,30 +996,42 @@ sf_recv(int fd, void *buf, size_t len, int flags, struct sf_ipc_addr *from)
         return sf_fail(EINVAL);
     }
     for (;;) {
-        int error = 0;
+        int error = sf_recv_check(fd, s);
 
-        pthread_mutex_lock(&s->lock);
-        if (s->state == SF_S_CONNECTING) {
-            error = sf_finish_connect(fd, s, false);
-            if (!error && s->state == SF_S_CONNECTING) {
-                error = EAGAIN;
-            }
+        if (error < 0) {
+            return 0;           /* The peer closed. */
         }
-        if (!error && s->error) {
-            error = s->error;
-            s->error = 0;
-        } else if (!error && s->eof) {
-            pthread_mutex_unlock(&s->lock);
-            return 0;
-        } else if (!error && s->type == SOCK_STREAM
-                   && s->state != SF_S_CONNECTED) {
-            error = ENOTCONN;
-        }
-        pthread_mutex_unlock(&s->lock);
         if (error) {
             return sf_fail(error);
         }
 
+        if (s->batch) {
+            struct sf_ipc_rec rec;
+            struct iovec one = { buf, len };
+            int mflags = 0, e;
+
+            pthread_mutex_lock(&s->rlock);
+            e = sf_next_rec(fd, s, flags, &rec);
+            if (!e) {
+                r = (ssize_t) sf_scatter(&rec, &one, 1, &mflags);
+                if (from) {
+                    *from = rec.addr;
+                }
+            }
+            pthread_mutex_unlock(&s->rlock);
+            if (e > 0) {
+                continue;       /* A notification: check the state. */
+            }
+            if (e < 0) {
+                return sf_fail(-e);
+            }
+            if (from && s->type == SOCK_STREAM) {
+                pthread_mutex_lock(&s->lock);
+                *from = s->peer;
+                pthread_mutex_unlock(&s->lock);
+            }
+            return flags & MSG_TRUNC ? (ssize_t) rec.len : r;
+        }
         iov[0].iov_base = hdr;
         iov[0].iov_len = sizeof hdr;
         iov[1].iov_base = buf;
@@ -867,11 +1090,10 @@ sf_send(int fd, struct sf_sock *s, const void *buf, size_t len, int flags,
     struct iovec iov[2];
     struct msghdr mh;
 
-    (void) s;
     if (flags & ~MSG_DONTWAIT) {
         return sf_fail(EINVAL);
     }
-    if (len > SF_IPC_MAX_PAYLOAD) {
+    if (len > s->max_payload) {
         return sf_fail(EMSGSIZE);
     }
     sf_ipc_encode_data_hdr(hdr, to, len);
@@ -934,4 +1156,110 @@ sf_timeout_ms(int fd, int opt)
         return -1;
     }
     return (int) (tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+}
+
+/* Whether a connected socket may send now: 0 or a positive errno (a
+ * pending error is consumed). */
+static int
+sf_send_check(int fd, struct sf_sock *s)
+{
+    int error = 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->state == SF_S_CONNECTING) {
+        error = sf_finish_connect(fd, s, false);
+        if (!error && s->state == SF_S_CONNECTING) {
+            error = EAGAIN;
+        }
+    } else if (s->error) {
+        error = s->error;
+        s->error = 0;
+    } else if (s->state != SF_S_CONNECTED) {
+        error = ENOTCONN;
+    } else if (s->eof) {
+        error = EPIPE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return error;
+}
+
+/* Whether the socket may receive now: 0, a positive errno (a pending
+ * error is consumed), or -1 when the peer closed (recv returns 0). */
+static int
+sf_recv_check(int fd, struct sf_sock *s)
+{
+    int error = 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->state == SF_S_CONNECTING) {
+        error = sf_finish_connect(fd, s, false);
+        if (!error && s->state == SF_S_CONNECTING) {
+            error = EAGAIN;
+        }
+    }
+    if (!error && s->error) {
+        error = s->error;
+        s->error = 0;
+    } else if (!error && s->eof && !s->rit.left) {
+        error = -1;
+    } else if (!error && s->type == SOCK_STREAM
+               && s->state != SF_S_CONNECTED) {
+        error = ENOTCONN;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return error;
+}
+
+/* Batched mode (caller holds s->rlock): the next datagram, from 'rbuf' or
+ * read from the agent ('flags' MSG_DONTWAIT: without waiting).  Returns 0
+ * and '*rec' (valid until the next call), a positive value when a
+ * notification was consumed instead (applied to 's'), or a negative
+ * errno. */
+static int
+sf_next_rec(int fd, struct sf_sock *s, int flags, struct sf_ipc_rec *rec)
+{
+    struct sf_ipc_msg m;
+    ssize_t r;
+
+    if (sf_ipc_iter_next(&s->rit, rec)) {
+        return 0;
+    }
+    r = recv(fd, s->rbuf, SF_IPC_BATCH_BYTES, flags & MSG_DONTWAIT);
+    if (r < 0) {
+        return -errno;
+    }
+    if (r == 0) {
+        return -ECONNRESET;     /* The agent went away. */
+    }
+    if (sf_ipc_decode(s->rbuf, (size_t) r, &m)) {
+        return 1;               /* Not from a sane agent: skip. */
+    }
+    if (m.type != SF_IPC_DATA) {
+        pthread_mutex_lock(&s->lock);
+        sf_notify(s, &m);
+        pthread_mutex_unlock(&s->lock);
+        return 1;
+    }
+    sf_ipc_iter_init(&s->rit, &m);
+    return sf_ipc_iter_next(&s->rit, rec) ? 0 : 1;
+}
+
+/* Copies 'rec' into the buffers; sets MSG_TRUNC in '*msg_flags' when they
+ * are too short.  Returns the bytes copied. */
+static size_t
+sf_scatter(const struct sf_ipc_rec *rec, const struct iovec *iov,
+           size_t iovlen, int *msg_flags)
+{
+    size_t off = 0, k;
+
+    for (k = 0; k < iovlen && off < rec->len; k++) {
+        size_t n = rec->len - off < iov[k].iov_len ? rec->len - off
+                                                   : iov[k].iov_len;
+        memcpy(iov[k].iov_base, rec->data + off, n);
+        off += n;
+    }
+    if (off < rec->len) {
+        *msg_flags |= MSG_TRUNC;
+    }
+    return off;
 }

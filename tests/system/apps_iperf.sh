@@ -9,6 +9,10 @@
 #   - the same over kernel UDP on the same veth (--udp);
 #   - full-speed runs (-b 0) over a bound flow and over UDP, figures
 #     logged side by side (not asserted: they depend on the machine);
+#   - batching: the server's agent packs datagrams per IPC message;
+#   - --rtt ping-pong over a bound flow and kernel UDP (logged);
+#   - -l 1453 (over MTU 1500 less 48 bytes of headers) fails with
+#     EMSGSIZE, -l 1452 works;
 #   - errors: no server for the objectID, bad options, --help.
 # A zero-loss run that loses datagrams is re-run once (logged): a machine
 # busy with other tests may drop a few; the accounting checks stay exact.
@@ -190,6 +194,46 @@ inA "$IPERF" --udp 192.0.2.2:5201 -b 0 -l 1400 -t 2 -i 1 --json \
 check_eq "full-speed kernel UDP run completes" 0 $?
 sf_log "1400-byte datagrams, -b 0, veth: sf bound flow: $(rate "$SF_TMP/fast-sf.json")"
 sf_log "1400-byte datagrams, -b 0, veth: kernel UDP:    $(rate "$SF_TMP/fast-udp.json")"
+# sf-iperf batches (sendmmsg_sf / recvmmsg_sf): the server's agent packed
+# datagrams several per IPC message.
+batched() { inB "$AGENT" --status | sed -n 's/^ipc .* rx_batches=\([0-9]*\) rx_batched=\([0-9]*\).*/\1 \2/p'; }
+read -r nb nd <<<"$(batched)"
+sf_log "agent B: ${nd:-0} datagrams to applications in ${nb:-0} batched IPC messages"
+check "the server's agent batched datagrams (rx_batched > rx_batches)" \
+    test "${nd:-0}" -gt "${nb:-0}"
+# An older sf-iperf binary (SF_IPERF_BEFORE=path) for a before/after
+# comparison in the same run: its server on objectID 5002, its client to
+# it, then this build's again and kernel UDP again; logged only.
+if [ -n "${SF_IPERF_BEFORE:-}" ]; then
+    bg_in pidO "$nsB" "$SF_TMP/old-server.log" "$SF_IPERF_BEFORE" -s \
+        --object 5002
+    sleep 0.3
+    inA "$SF_IPERF_BEFORE" -c 5002 -b 0 -l 1400 -t 2 -i 1 --json \
+        >"$SF_TMP/fast-before.json" 2>&1
+    inA "$IPERF" -c 5001 -b 0 -l 1400 -t 2 -i 1 --json \
+        >"$SF_TMP/fast-sf2.json" 2>&1
+    inA "$IPERF" --udp 192.0.2.2:5201 -b 0 -l 1400 -t 2 -i 1 --json \
+        >"$SF_TMP/fast-udp2.json" 2>&1
+    sf_log "before ($SF_IPERF_BEFORE): bound flow: $(rate "$SF_TMP/fast-before.json")"
+    sf_log "after (this build):       bound flow: $(rate "$SF_TMP/fast-sf2.json")"
+    sf_log "kernel UDP:                           $(rate "$SF_TMP/fast-udp2.json")"
+    kill "$pidO"
+fi
+
+# ---- round trips (--rtt) ---------------------------------------------------
+for m in "-c 5001" "--udp 192.0.2.2:5201"; do
+    # shellcheck disable=SC2086
+    out=$(inA "$IPERF" $m --rtt -l 18 -n 200 2>&1)
+    check_eq "--rtt $m: exit status" 0 $?
+    sf_log "$out"
+done
+
+# ---- datagrams over the MTU --------------------------------------------------
+out=$(inA "$IPERF" -c 5001 -l 1453 -t 1 2>&1)
+check_eq "-l 1453 over a bound flow (MTU 1500): exit status 1" 1 $?
+check "-l 1453: EMSGSIZE, not silent loss" grep -q 'Message too long' <<<"$out"
+out=$(inA "$IPERF" -c 5001 -l 1452 -b 1M -t 1 2>&1)
+check_eq "-l 1452 (the largest that fits): exit status 0" 0 $?
 
 # ---- errors -----------------------------------------------------------------
 out=$(inA "$IPERF" -c 4999 -t 1 2>&1)

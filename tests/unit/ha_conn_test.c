@@ -708,6 +708,193 @@ test_bad_nonce_ignored(void)
     CU_ASSERT(got_data(&B, "still here"));
 }
 
+/* Sends to A's connection 'c' a packet with the RIGHT nonce from another
+ * source (host C, sockID 'sock') and returns ha_stack_input's result. */
+static int
+forge_right_nonce(struct ha_conn *c, uint32_t src, uint8_t flags,
+                  uint32_t ack)
+{
+    struct sfp_frame f;
+
+    memset(&f, 0, sizeof f);
+    f.src_flow = src;
+    f.dst_flow = c->local_flow;
+    f.src_obj = c->remote_obj;
+    f.dst_obj = c->local_obj;
+    f.hdr.version = SFP_VERSION;
+    f.hdr.hlen = 5;
+    f.hdr.flags = flags;
+    f.hdr.seq = c->rcv_nxt;
+    f.hdr.ack = ack;
+    f.hdr.nonce = c->nonce;
+    f.payload = (const uint8_t *) "evil";
+    f.payload_len = flags & SFP_F_DATA ? 4 : 0;
+    return ha_stack_input(A.st, &f, now);
+}
+
+static void
+test_right_nonce_wrong_source_ignored(void)
+{
+    struct ha_conn *b, *c = connect_ab(&b);
+    uint8_t flags[] = { SFP_F_RST, SFP_F_FAIL, SFP_F_DATA, SFP_F_ACK,
+                        SFP_F_FIN, SFP_F_FIN | SFP_F_ACK,
+                        SFP_F_RSYN | SFP_F_ACK, SFP_F_SYN | SFP_F_ACK };
+    uint32_t srcs[] = { sfp_flowid_make(10, 3, 0),
+                        sfp_flowid_make(10, 3, 666),
+                        /* B's host, another sockID. */
+                        sfp_flowid_make(10, 2, 4242) };
+    size_t i, j;
+
+    for (j = 0; j < sizeof srcs / sizeof srcs[0]; j++) {
+        for (i = 0; i < sizeof flags; i++) {
+            CU_ASSERT_EQUAL(forge_right_nonce(c, srcs[j], flags[i],
+                                              c->snd_nxt),
+                            HA_DROP_BAD_SOURCE + 1);
+        }
+    }
+    CU_ASSERT_EQUAL(c->stats.drops[HA_DROP_BAD_SOURCE],
+                    sizeof flags * (sizeof srcs / sizeof srcs[0]));
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(c->remote_flow, b->local_flow);
+    CU_ASSERT_EQUAL(wire_head, wire_tail);              /* No answer. */
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_DATA), 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_PEER_CLOSED), 0);
+
+    /* The right source with the wrong objectID is refused too. */
+    {
+        struct sfp_frame f;
+
+        memset(&f, 0, sizeof f);
+        f.src_flow = b->local_flow;
+        f.dst_flow = c->local_flow;
+        f.src_obj = OBJ + 1;
+        f.dst_obj = c->local_obj;
+        f.hdr.version = SFP_VERSION;
+        f.hdr.hlen = 5;
+        f.hdr.flags = SFP_F_RST;
+        f.hdr.nonce = c->nonce;
+        CU_ASSERT_EQUAL(ha_stack_input(A.st, &f, now),
+                        HA_DROP_BAD_SOURCE + 1);
+    }
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+
+    /* The real peer still talks, and its RST still counts. */
+    send_str(&B, b, "still here");
+    run(100);
+    CU_ASSERT(got_data(&A, "still here"));
+    ha_stack_abort(B.st, b, now);
+    run(100);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 1);
+}
+
+/* The passive side: a forged FAIL or RST with the right nonce from a
+ * stranger must not fail or reset B's connection either. */
+static void
+test_right_nonce_wrong_source_passive(void)
+{
+    struct ha_conn *b;
+    struct sfp_frame f;
+
+    connect_ab(&b);
+    memset(&f, 0, sizeof f);
+    f.src_flow = sfp_flowid_make(10, 3, 7);
+    f.dst_flow = b->local_flow;
+    f.src_obj = b->remote_obj;
+    f.dst_obj = b->local_obj;
+    f.hdr.version = SFP_VERSION;
+    f.hdr.hlen = 5;
+    f.hdr.nonce = b->nonce;
+    f.hdr.flags = SFP_F_RST;
+    CU_ASSERT_EQUAL(ha_stack_input(B.st, &f, now), HA_DROP_BAD_SOURCE + 1);
+    f.hdr.flags = SFP_F_FAIL;
+    CU_ASSERT_EQUAL(ha_stack_input(B.st, &f, now), HA_DROP_BAD_SOURCE + 1);
+    CU_ASSERT_EQUAL(b->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(count_events(&B, HA_CEV_RESET), 0);
+}
+
+/* Static mode without a --static-object entry: the SYN to ss.0.0 reaches
+ * every agent on the link.  B (listener) answers SYN|ACK, C (none) RST
+ * with the right nonce; the RST arriving after the SYN|ACK fixed the
+ * remote must not reset the connection B accepted. */
+static void
+test_unresolved_syn_rst_from_other_agent(void)
+{
+    struct ha_conn *c, *b;
+    struct sfp_frame syn;
+
+    listen_on(&B);
+    CU_ASSERT_EQUAL_FATAL(ha_stack_socket(A.st, HA_SOCK_STREAM, 0,
+                                          &A.owner_tag, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(ha_stack_connect(A.st, c, 0, OBJ, now), 0);
+    syn = last_tx;
+    CU_ASSERT(sfp_flowid_is_unresolved(syn.dst_flow));
+    run(100);
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_ESTABLISHED);
+    b = find_event(&B, HA_CEV_ACCEPTED)->c;
+    b->owner = &B.owner_tag;
+    /* C hears the same SYN and answers RST (no listener). */
+    (void) ha_stack_input(C.st, &syn, now);    /* Counted, answered. */
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_RST);
+    CU_ASSERT_EQUAL(last_tx.hdr.nonce, c->nonce);
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
+    CU_ASSERT_EQUAL(c->stats.drops[HA_DROP_BAD_SOURCE], 1);
+    send_str(&A, c, "alive");
+    run(100);
+    CU_ASSERT(got_data(&B, "alive"));
+
+    /* A second SYN|ACK from another instance (C listening too) with the
+     * right nonce changes nothing either. */
+    {
+        struct sfp_frame f = syn;
+
+        f.src_flow = sfp_flowid_make(10, 3, 1500);
+        f.dst_flow = c->local_flow;
+        f.src_obj = OBJ;
+        f.dst_obj = c->local_obj;
+        f.hdr.flags = SFP_F_SYN | SFP_F_ACK;
+        f.hdr.ack = syn.hdr.seq + 1;
+        CU_ASSERT_EQUAL(ha_stack_input(A.st, &f, now),
+                        HA_DROP_BAD_SOURCE + 1);
+        CU_ASSERT_EQUAL(c->remote_flow, b->local_flow);
+    }
+}
+
+/* Before any SYN|ACK, an RST with the right nonce still refuses the
+ * connection (no instance serves the objectID). */
+static void
+test_unresolved_syn_refused(void)
+{
+    struct ha_conn *c;
+
+    resolve_to = &C;                    /* No listener there. */
+    CU_ASSERT_EQUAL_FATAL(ha_stack_socket(A.st, HA_SOCK_STREAM, 0,
+                                          &A.owner_tag, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(ha_stack_connect(A.st, c, 0, OBJ, now), 0);
+    run(100);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 1);
+    CU_ASSERT_EQUAL(ha_stack_count(A.st), 0);
+}
+
+/* Failover with no other instance: the RSYN to ss.0.0 meets a host
+ * without a listener, whose RST (right nonce, a new source) ends the
+ * resync at once, like a refused SYN; once an instance answered, a RST
+ * from elsewhere is ignored. */
+static void
+test_failover_rsyn_refused(void)
+{
+    struct ha_conn *b;
+
+    connect_ab(&b);
+    resolve_to = &C;                    /* No listener on C. */
+    ha_stack_close(B.st, b, true, now);
+    run(100);                           /* FAIL, RSYN, RST from C */
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 1);
+    CU_ASSERT_EQUAL(ha_stack_count(A.st), 0);
+}
+
 static bool
 drop_lost(const struct sfp_frame *f)
 {
@@ -881,6 +1068,15 @@ static CU_TestInfo conn_tests[] = {
       test_rst_from_failed_instance_ignored },
     { "RSYN after move", test_rsyn_after_move },
     { "bad nonce ignored", test_bad_nonce_ignored },
+    { "right nonce from another source ignored",
+      test_right_nonce_wrong_source_ignored },
+    { "right nonce from another source ignored (passive)",
+      test_right_nonce_wrong_source_passive },
+    { "RST from another agent after SYN|ACK ignored",
+      test_unresolved_syn_rst_from_other_agent },
+    { "RST before SYN|ACK refuses", test_unresolved_syn_refused },
+    { "failover RSYN refused by a host without listener",
+      test_failover_rsyn_refused },
     { "data loss counted in bytes", test_data_loss_counted },
     { "retransmission backoff", test_retransmission_backoff },
     { "RTT estimate (RFC 6298)", test_rtt_estimate },

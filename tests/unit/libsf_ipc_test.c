@@ -53,6 +53,28 @@ test_encode_decode_control(void)
     CU_ASSERT_EQUAL(m.n_addrs, 2);
     CU_ASSERT_EQUAL(m.addr[1].objectid, 1025);
 
+    /* BATCH: 1..SF_IPC_BATCH_MAX records, no body. */
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_BATCH, 8, NULL, 0);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);
+    CU_ASSERT_EQUAL(m.type, SF_IPC_BATCH);
+    CU_ASSERT_EQUAL(m.arg, 8);
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_BATCH, 0, NULL, 0);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), -EBADMSG);
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_BATCH, SF_IPC_BATCH_MAX + 1,
+                      NULL, 0);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), -EBADMSG);
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_BATCH, 8, a, 1);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), -EBADMSG);
+    CU_ASSERT_STRING_EQUAL(sf_ipc_type_name(SF_IPC_BATCH), "BATCH");
+
+    /* OPEN's / CONNECT's REPLY: arg = the largest payload. */
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_REPLY, 1452, a, 1);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);
+    CU_ASSERT_EQUAL(m.arg, 1452);
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_REPLY, SF_IPC_MAX_PAYLOAD + 1,
+                      a, 1);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), -EBADMSG);
+
     n = sf_ipc_encode(buf, sizeof buf, SF_IPC_ACCEPT, SF_IPC_ACCEPT_RESUMED,
                       a, 2);
     CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);

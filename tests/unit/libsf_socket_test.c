@@ -30,11 +30,13 @@
 #include "tests/unit/harness.h"
 
 #define PREFIX 0x0a010000u
+#define FAKE_MAX_PAYLOAD 1452           /* What the fake agent announces. */
 
 static char agent_name[64];
 static int listen_fd = -1;
 static pthread_t agent_thread;
 static volatile int last_close_flags = -1;
+static volatile int last_batch_arg;
 static volatile int stop_agent;
 
 static void
@@ -100,7 +102,7 @@ serve(int fd, int n)
         }
         switch (m.type) {
         case SF_IPC_OPEN:
-            send_ctl(fd, SF_IPC_REPLY, 0, &local, 1, -1);
+            send_ctl(fd, SF_IPC_REPLY, FAKE_MAX_PAYLOAD, &local, 1, -1);
             break;
         case SF_IPC_BIND:
             local.objectid = m.addr[0].objectid;
@@ -131,13 +133,19 @@ serve(int fd, int n)
             if (m.addr[0].objectid == 2) {
                 usleep(100000);
             }
-            send_ctl(fd, SF_IPC_REPLY, 0, two, 2, -1);
+            send_ctl(fd, SF_IPC_REPLY, FAKE_MAX_PAYLOAD, two, 2, -1);
             break;
         }
         case SF_IPC_DATA: {
             struct sf_ipc_iter it;
             struct sf_ipc_rec rec;
 
+            if (m.count > 1) {
+                /* A batch (sendmmsg_sf): echoed as one message, as the
+                 * agent batches toward a client that sent BATCH. */
+                (void) send(fd, buf, (size_t) r, MSG_NOSIGNAL);
+                break;
+            }
             sf_ipc_iter_init(&it, &m);
             while (sf_ipc_iter_next(&it, &rec)) {
                 if (rec.len == 8 && !memcmp(rec.data, "reset-me", 8)) {
@@ -155,6 +163,9 @@ serve(int fd, int n)
         }
         case SF_IPC_CLOSE:
             last_close_flags = m.arg;
+            break;
+        case SF_IPC_BATCH:
+            last_batch_arg = m.arg;     /* No reply. */
             break;
         default:
             send_ctl(fd, SF_IPC_REPLY, -EPROTO, NULL, 0, -1);
@@ -305,6 +316,17 @@ test_connect_refused_and_data(void)
         CU_ASSERT_EQUAL(send_sf(fd, big, sizeof big, 0), -1);
         CU_ASSERT_EQUAL(errno, EMSGSIZE);
     }
+    /* Over the interface's MTU (the agent announced 1452): EMSGSIZE,
+     * not a datagram lost on the way. */
+    {
+        static char mtu[FAKE_MAX_PAYLOAD + 1];
+
+        CU_ASSERT_EQUAL(send_sf(fd, mtu, sizeof mtu, 0), -1);
+        CU_ASSERT_EQUAL(errno, EMSGSIZE);
+        CU_ASSERT_EQUAL(send_sf(fd, mtu, FAKE_MAX_PAYLOAD, 0),
+                        FAKE_MAX_PAYLOAD);
+        CU_ASSERT_EQUAL(recv_sf(fd, mtu, sizeof mtu, 0), FAKE_MAX_PAYLOAD);
+    }
     /* A reset notification surfaces as ECONNRESET, once. */
     CU_ASSERT_EQUAL(send_sf(fd, "reset-me", 8, 0), 8);
     CU_ASSERT_EQUAL(recv_sf(fd, buf, sizeof buf, 0), -1);
@@ -365,6 +387,13 @@ test_listen_accept(void)
     fd = accept2_sf(l, (struct sockaddr *) &peer, &len, &flags);
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT_EQUAL(flags, SF_ACCEPT_RESUMED);
+    {
+        /* The accepted socket inherits the listener's limit. */
+        static char mtu[FAKE_MAX_PAYLOAD + 1];
+
+        CU_ASSERT_EQUAL(send_sf(fd, mtu, sizeof mtu, 0), -1);
+        CU_ASSERT_EQUAL(errno, EMSGSIZE);
+    }
     CU_ASSERT_EQUAL(peer.sf_objectid, 80);
     CU_ASSERT_EQUAL(peer.sf_flowid, 0x0a020401);
     CU_ASSERT_EQUAL(recv_sf(fd, buf, sizeof buf, 0), 7);
@@ -399,6 +428,13 @@ test_dgram(void)
     CU_ASSERT_EQUAL(errno, EOPNOTSUPP);
     CU_ASSERT_EQUAL(sendto_sf(fd, "ping", 4, 0, (struct sockaddr *) &to,
                               sizeof to), 4);
+    {
+        static char mtu[FAKE_MAX_PAYLOAD + 1];
+
+        CU_ASSERT_EQUAL(sendto_sf(fd, mtu, sizeof mtu, 0,
+                                  (struct sockaddr *) &to, sizeof to), -1);
+        CU_ASSERT_EQUAL(errno, EMSGSIZE);
+    }
     /* The fake agent echoes the record with its address. */
     CU_ASSERT_EQUAL(recvfrom_sf(fd, buf, sizeof buf, 0,
                                 (struct sockaddr *) &from, &len), 4);
@@ -488,6 +524,137 @@ test_threads(void)
     CU_ASSERT_EQUAL(close_sf(fd, 0), 0);
 }
 
+static void
+fill_mmsg(struct mmsghdr *mm, struct iovec *iov, void *buf, size_t len)
+{
+    memset(mm, 0, sizeof *mm);
+    iov->iov_base = buf;
+    iov->iov_len = len;
+    mm->msg_hdr.msg_iov = iov;
+    mm->msg_hdr.msg_iovlen = 1;
+}
+
+static void
+test_batches(void)
+{
+    struct sockaddr_sf a = { AF_SCAFFOLD, 3, 0 };
+    static char big[FAKE_MAX_PAYLOAD + 1];
+    char in[8][64], part1[] = "gat", part2[] = "hered";
+    const char *words[] = { "one", "two", NULL, "three" };
+    struct mmsghdr mm[8];
+    struct iovec iov[8], two[2];
+    int fd, i;
+
+    fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL_FATAL(connect_sf(fd, (struct sockaddr *) &a, sizeof a),
+                          0);
+    /* The first recvmmsg_sf asks the agent for batches. */
+    for (i = 0; i < 8; i++) {
+        fill_mmsg(&mm[i], &iov[i], in[i], sizeof in[i]);
+    }
+    CU_ASSERT_EQUAL(recvmmsg_sf(fd, mm, 8, MSG_DONTWAIT), -1);
+    CU_ASSERT_EQUAL(errno, EAGAIN);
+
+    /* Four datagrams in one IPC message: the third gathered from two
+     * buffers; a fifth over the MTU ends the batch before it. */
+    for (i = 0; i < 4; i++) {
+        if (words[i]) {
+            fill_mmsg(&mm[i], &iov[i], (void *) words[i], strlen(words[i]));
+        }
+    }
+    memset(&mm[2], 0, sizeof mm[2]);
+    two[0].iov_base = part1;
+    two[0].iov_len = 3;
+    two[1].iov_base = part2;
+    two[1].iov_len = 5;
+    mm[2].msg_hdr.msg_iov = two;
+    mm[2].msg_hdr.msg_iovlen = 2;
+    fill_mmsg(&mm[4], &iov[4], big, sizeof big);
+    CU_ASSERT_EQUAL(sendmmsg_sf(fd, mm, 5, 0), 4);
+    CU_ASSERT_EQUAL(mm[2].msg_len, 8);
+    CU_ASSERT_EQUAL(sendmmsg_sf(fd, &mm[4], 1, 0), -1);
+    CU_ASSERT_EQUAL(errno, EMSGSIZE);
+    usleep(20000);
+    CU_ASSERT_EQUAL(last_batch_arg, 8);
+
+    /* Echoed as one message: all four in one call, the last one
+     * truncated to a 4-byte buffer. */
+    for (i = 0; i < 8; i++) {
+        fill_mmsg(&mm[i], &iov[i], in[i], i == 3 ? 4 : sizeof in[i]);
+    }
+    CU_ASSERT_EQUAL(recvmmsg_sf(fd, mm, 8, 0), 4);
+    CU_ASSERT_EQUAL(mm[0].msg_len, 3);
+    CU_ASSERT_NSTRING_EQUAL(in[0], "one", 3);
+    CU_ASSERT_EQUAL(mm[2].msg_len, 8);
+    CU_ASSERT_NSTRING_EQUAL(in[2], "gathered", 8);
+    CU_ASSERT_EQUAL(mm[3].msg_len, 4);
+    CU_ASSERT(mm[3].msg_hdr.msg_flags & MSG_TRUNC);
+    CU_ASSERT_NSTRING_EQUAL(in[3], "thre", 4);
+
+    /* A batch read partly by recvmmsg_sf, the rest by recv_sf. */
+    for (i = 0; i < 3; i++) {
+        fill_mmsg(&mm[i], &iov[i], (char *) "abc" + i, 1);
+    }
+    CU_ASSERT_EQUAL(sendmmsg_sf(fd, mm, 3, 0), 3);
+    fill_mmsg(&mm[0], &iov[0], in[0], sizeof in[0]);
+    CU_ASSERT_EQUAL(recvmmsg_sf(fd, mm, 1, 0), 1);
+    CU_ASSERT_EQUAL(in[0][0], 'a');
+    CU_ASSERT_EQUAL(recv_sf(fd, in[1], sizeof in[1], MSG_DONTWAIT), 1);
+    CU_ASSERT_EQUAL(in[1][0], 'b');
+    CU_ASSERT_EQUAL(recv_sf(fd, in[1], sizeof in[1], MSG_DONTWAIT), 1);
+    CU_ASSERT_EQUAL(in[1][0], 'c');
+    CU_ASSERT_EQUAL(recv_sf(fd, in[1], sizeof in[1], MSG_DONTWAIT), -1);
+    CU_ASSERT_EQUAL(errno, EAGAIN);
+    /* A single datagram still works both ways in batched mode. */
+    CU_ASSERT_EQUAL(send_sf(fd, "solo", 4, 0), 4);
+    CU_ASSERT_EQUAL(recv_sf(fd, in[0], sizeof in[0], 0), 4);
+    /* Notifications keep their effect. */
+    CU_ASSERT_EQUAL(send_sf(fd, "reset-me", 8, 0), 8);
+    fill_mmsg(&mm[0], &iov[0], in[0], sizeof in[0]);
+    CU_ASSERT_EQUAL(recvmmsg_sf(fd, mm, 1, 0), -1);
+    CU_ASSERT_EQUAL(errno, ECONNRESET);
+    CU_ASSERT_EQUAL(close_sf(fd, 0), 0);
+}
+
+static void
+test_dgram_batches(void)
+{
+    struct sockaddr_sf to[2] = { { AF_SCAFFOLD, 99, 0x0a020000 },
+                                 { AF_SCAFFOLD, 98, 0x0a030000 } };
+    struct sockaddr_sf from[2];
+    struct mmsghdr mm[2];
+    struct iovec iov[2];
+    char in[2][16];
+    int fd, i;
+
+    fd = socket_sf(AF_SCAFFOLD, SOCK_DGRAM, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    fill_mmsg(&mm[0], &iov[0], in[0], sizeof in[0]);
+    CU_ASSERT_EQUAL(recvmmsg_sf(fd, mm, 2, MSG_DONTWAIT), -1);
+    for (i = 0; i < 2; i++) {
+        fill_mmsg(&mm[i], &iov[i], (void *) (i ? "p2" : "p1"), 2);
+    }
+    /* No destination: EDESTADDRREQ. */
+    CU_ASSERT_EQUAL(sendmmsg_sf(fd, mm, 2, 0), -1);
+    CU_ASSERT_EQUAL(errno, EDESTADDRREQ);
+    for (i = 0; i < 2; i++) {
+        mm[i].msg_hdr.msg_name = &to[i];
+        mm[i].msg_hdr.msg_namelen = sizeof to[i];
+    }
+    CU_ASSERT_EQUAL(sendmmsg_sf(fd, mm, 2, 0), 2);
+    for (i = 0; i < 2; i++) {
+        fill_mmsg(&mm[i], &iov[i], in[i], sizeof in[i]);
+        mm[i].msg_hdr.msg_name = &from[i];
+        mm[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    CU_ASSERT_EQUAL(recvmmsg_sf(fd, mm, 2, 0), 2);
+    CU_ASSERT_EQUAL(from[0].sf_objectid, 99);
+    CU_ASSERT_EQUAL(from[1].sf_flowid, 0x0a030000);
+    CU_ASSERT_NSTRING_EQUAL(in[1], "p2", 2);
+    CU_ASSERT_EQUAL(close_sf(fd, 0), 0);
+}
+
 static CU_TestInfo socket_tests[] = {
     { "argument errors", test_argument_errors },
     { "no agent", test_no_agent },
@@ -496,6 +663,8 @@ static CU_TestInfo socket_tests[] = {
     { "listen, accept (fd passing), notifications", test_listen_accept },
     { "datagram socket", test_dgram },
     { "threads sharing a descriptor", test_threads },
+    { "sendmmsg_sf / recvmmsg_sf", test_batches },
+    { "batches on a datagram socket", test_dgram_batches },
     CU_TEST_INFO_NULL,
 };
 

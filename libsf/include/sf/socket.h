@@ -110,9 +110,13 @@ int accept2_sf(int fd, struct sockaddr *addr, socklen_t *len, int *flags);
 int connect_sf(int fd, const struct sockaddr *addr, socklen_t len);
 
 /* send_sf: one datagram on a connected socket ('flags': MSG_DONTWAIT).
- * Returns 'len'.  Errors: ENOTCONN, EPIPE (closed), ECONNRESET, EMSGSIZE
- * (over 65507 bytes; the link MTU is the practical bound), EAGAIN,
- * EDESTADDRREQ (SOCK_DGRAM: use sendto_sf). */
+ * Returns 'len'.  Errors: ENOTCONN, EPIPE (closed), ECONNRESET, EMSGSIZE,
+ * EAGAIN, EDESTADDRREQ (SOCK_DGRAM: use sendto_sf).
+ * EMSGSIZE: 'len' is more than one frame on the host interface carries,
+ * its MTU less the IPv4, UDP and SCAFFOLD headers (MTU - 48: 1452 bytes
+ * at MTU 1500), as the agent reported when the socket was opened or
+ * connected (accepted sockets: their listener's).  SCAFFOLD does not
+ * fragment; nothing is sent. */
 ssize_t send_sf(int fd, const void *buf, size_t len, int flags);
 
 /* recv_sf: one datagram; a longer one is truncated to 'len' (MSG_TRUNC in
@@ -127,6 +131,34 @@ ssize_t recv_sf(int fd, void *buf, size_t len, int flags);
  * EAFNOSUPPORT, EISCONN. */
 ssize_t sendto_sf(int fd, const void *buf, size_t len, int flags,
                   const struct sockaddr *addr, socklen_t alen);
+
+/* Batches (struct mmsghdr: define _GNU_SOURCE before <sys/socket.h>).
+ *
+ * sendmmsg_sf: sends up to 'vlen' datagrams, msgs[i].msg_hdr.msg_iov
+ * gathered into each, with one IPC message per up to 64 datagrams (64 KiB)
+ * instead of one per datagram; msg_name is NULL on a connection and a
+ * struct sockaddr_sf on a SOCK_DGRAM socket; msg_control is ignored.
+ * Returns the number sent (msgs[i].msg_len set for each); a datagram that
+ * cannot be sent (EMSGSIZE, a bad address) ends the batch before it, and
+ * the call fails with its errno only when it is the first.  'flags':
+ * MSG_DONTWAIT.  Errors: those of send_sf/sendto_sf, EINVAL.
+ *
+ * recvmmsg_sf: receives up to 'vlen' datagrams: waits for the first (like
+ * recv_sf, unless MSG_DONTWAIT or SO_RCVTIMEO), then takes whatever else
+ * is ready without waiting.  Each is scattered into msgs[i].msg_hdr's
+ * buffers (MSG_TRUNC in msg_flags when they are too short); msg_len is
+ * its length copied (flags MSG_TRUNC: its real length); msg_name, if not
+ * NULL, gets the source (the peer on a connection).  Returns the number
+ * received, 0 when the peer closed.  Errors: those of recv_sf, ENOMEM.
+ * The first call switches the socket to batched delivery: from then on
+ * the agent packs the datagrams that are ready into one IPC message, and
+ * those not yet handed out wait inside the library, where poll() cannot
+ * see them.  A poll-driven reader of such a socket must therefore read
+ * (recvmmsg_sf or recv_sf with MSG_DONTWAIT) until EAGAIN after each
+ * wakeup; recv_sf keeps working and returns them one by one. */
+struct mmsghdr;
+int sendmmsg_sf(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags);
+int recvmmsg_sf(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags);
 
 /* recvfrom_sf: recv_sf() that also reports the source (the peer on a
  * connection). */
@@ -149,7 +181,13 @@ int getpeername_sf(int fd, struct sockaddr *addr, socklen_t *len);
  * SO_SNDTIMEO (struct timeval; recv_sf/send_sf/accept_sf/connect_sf then
  * fail with EAGAIN, connect_sf with ETIMEDOUT), SO_RCVBUF, SO_SNDBUF;
  * getsockopt_sf also SO_ERROR (pending error, cleared by reading) and
- * SO_TYPE.  Errors: ENOPROTOOPT, EINVAL, EFAULT. */
+ * SO_TYPE.  Errors: ENOPROTOOPT, EINVAL, EFAULT.
+ * SO_RCVBUF and SO_SNDBUF size this end of the socket's IPC connection to
+ * the agent.  Datagrams waiting for the application are charged to the
+ * agent's end of that connection, whose send buffer is 4 MB: a larger
+ * SO_RCVBUF does not let more datagrams wait (beyond about 4 MB the
+ * agent drops them, counted in its status as ipc rx_dropped), and
+ * getsockopt_sf(SO_RCVBUF) reports this end only. */
 int setsockopt_sf(int fd, int level, int name, const void *val,
                   socklen_t len);
 int getsockopt_sf(int fd, int level, int name, void *val, socklen_t *len);
