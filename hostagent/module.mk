@@ -16,4 +16,5 @@ $(BUILD)/bin/scaffold-hostagent: $(BUILD)/obj/hostagent/main.o \
 	    $(call lib_of,libsf) $(call lib_of,proto) -luv -lprotobuf-c -lmnl
 
 UNIT_DEPS_ha_conn_test := $(HA_CORE_OBJS)
+UNIT_DEPS_ha_failover_test := $(HA_CORE_OBJS)
 UNIT_DEPS_ha_join_test := $(BUILD)/obj/hostagent/join.o

@@ -4,21 +4,19 @@
 #   make demo                      deps, build, both scenarios (~1 min)
 #   make demo-run                  only the scenarios (already built)
 #   make demo DEMO_ARGS=--quick    short files (a few seconds each)
-#   make demo DEMO_FAILOVER_ARGS=  failover with the default resolution
+#   make demo DEMO_FAILOVER_ARGS="--resolve static"  agent-side resolution
 #
 # Needs root (Mininet).  Each run writes mininet/out/demo-TIME/{failover,
 # mobility}/ (CSVs, PNG, logs; ignored by git) and prints both summaries.
 # `deps` first, then `all` in a sub-make (as `check` does, so that the build
 # never races the package installation).
 #
-# DEMO_FAILOVER_ARGS defaults to --resolve static (h1's agent resolves the
-# object round robin): with network resolution the object router's
-# round-robin group keeps the client's flow on the instance that shed it
-# (flows stick per 5-tuple and the RSYN after FAIL keeps the 5-tuple), so
-# instance 2 never takes over.  Set DEMO_FAILOVER_ARGS= to run it anyway.
+# Failover resolves through the object router's round-robin group by
+# default; DEMO_FAILOVER_ARGS="--resolve static" makes h1's agent resolve
+# the object from a static table instead.
 DEMO_PY ?= /usr/bin/python3
 DEMO_ARGS ?=
-DEMO_FAILOVER_ARGS ?= --resolve static
+DEMO_FAILOVER_ARGS ?=
 DEMO_MOBILITY_ARGS ?=
 
 demo: deps
