@@ -66,12 +66,18 @@ ha_agent_start(struct ha_agent *a)
 {
     int error;
 
+    /* Every handle ha_agent_stop() closes is initialised first, so that
+     * a start that fails half-way can be stopped (uv_close on a handle
+     * never initialised aborts). */
+    uv_timer_init(a->loop, &a->timer);
+    a->timer.data = a;
+    uv_signal_init(a->loop, &a->sigint);
+    uv_signal_init(a->loop, &a->sigterm);
+    a->sigint.data = a->sigterm.data = a;
     a->stack = ha_stack_create(&a->stack_ops, a, a->prefix);
     if (!a->stack) {
         return -ENOMEM;
     }
-    uv_timer_init(a->loop, &a->timer);
-    a->timer.data = a;
     error = ha_netio_open(a);
     if (error) {
         ha_log(a, HA_LOG_ERR, "%s: cannot open raw socket: %s", a->ifname,
@@ -96,9 +102,6 @@ ha_agent_start(struct ha_agent *a)
             ha_join_start(&a->join, ha_agent_now(a));
         }
     }
-    uv_signal_init(a->loop, &a->sigint);
-    uv_signal_init(a->loop, &a->sigterm);
-    a->sigint.data = a->sigterm.data = a;
     uv_signal_start(&a->sigint, agent_signal_cb, SIGINT);
     uv_signal_start(&a->sigterm, agent_signal_cb, SIGTERM);
     {
@@ -160,8 +163,9 @@ ha_agent_set_address(struct ha_agent *a, uint32_t prefix,
     memcpy(a->gw_mac, gw_mac, 6);
     a->prefix = prefix & 0xffff0000u;
     if (a->stack) {
+        /* Every socket whose flowID changes tells its application
+         * (HA_CEV_LOCAL_MOVED: SF_IPC_LOCAL). */
         ha_stack_set_prefix(a->stack, a->prefix, ha_agent_now(a));
-        ha_ipc_local_changed(a);
         ha_agent_after(a);
     }
 }

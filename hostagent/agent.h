@@ -220,8 +220,5 @@ void ha_ipc_pause(struct ha_agent *, bool paused);
 /* Sends every batch of datagrams built for applications during this loop
  * callback (clients that asked for batches: SF_IPC_BATCH). */
 void ha_ipc_flush(struct ha_agent *);
-/* Tells every application its sockets' new local addresses (after the
- * host prefix changed). */
-void ha_ipc_local_changed(struct ha_agent *);
 
 #endif /* HA_AGENT_H */

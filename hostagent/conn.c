@@ -31,6 +31,7 @@ static void conn_data_in(struct ha_conn *, const struct sfp_frame *);
 static void conn_start_resync(struct ha_conn *, uint32_t dst,
                               uint64_t now_us);
 static void conn_failover(struct ha_conn *, uint64_t now_us);
+static void conn_rsyn_refused(struct ha_conn *, uint64_t now_us);
 static bool conn_source_ok(const struct ha_conn *, const struct sfp_frame *);
 
 void
@@ -127,10 +128,22 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
         if (c->state == HA_CONN_CLOSED) {
             return conn_drop(c, HA_DROP_STATE);
         }
-        if (c->state == HA_CONN_RSYN_SENT && f->src_flow == c->remote_flow
+        if (c->state == HA_CONN_RSYN_SENT
             && sfp_flowid_is_unresolved(c->ctl_dst)) {
-            /* The failed instance forgot us: we are leaving it anyway. */
-            return conn_drop(c, HA_DROP_STATE);
+            if (f->src_flow == c->remote_flow) {
+                /* The failed instance forgot us: we are leaving it
+                 * anyway. */
+                return conn_drop(c, HA_DROP_STATE);
+            }
+            if (!c->active || c->ctl_flags != SFP_F_RSYN
+                || h->ack != c->ctl_seq + 1) {
+                return conn_drop(c, HA_DROP_BAD_ACK);
+            }
+            /* Our failover RSYN reached a stack with no listener for the
+             * objectID (a dead or unbound instance still in the object
+             * router's group): a refusal, like the shedder's FAIL. */
+            conn_rsyn_refused(c, now_us);
+            return 0;
         }
         if (!c->local_closed && c->state != HA_CONN_SYN_RCVD
             && c->state != HA_CONN_RSYN_RCVD) {
@@ -151,12 +164,7 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
                 /* FAIL answers our RSYN itself: it reached an instance
                  * that shed us (sticky round robin, or we moved while it
                  * shed us).  Again, from another sockID. */
-                if (++c->rsyn_refusals > HA_RSYN_MAX_REFUSALS) {
-                    conn_emit(c, HA_CEV_RESET, NULL, 0);
-                    conn_dead(c);
-                    return 0;
-                }
-                conn_failover(c, now_us);
+                conn_rsyn_refused(c, now_us);
             }
             return 0;           /* Else a duplicate FAIL: resync under way. */
         }
@@ -466,9 +474,11 @@ ha_conn_move(struct ha_conn *c, uint32_t new_flow, uint64_t now_us)
     default:
         /* Pending SYN/FIN retransmissions simply leave from the new
          * flowID; lingering states need nothing. */
+        conn_emit(c, HA_CEV_LOCAL_MOVED, NULL, 0);
         return;
     }
     conn_start_resync(c, dst, now_us);
+    conn_emit(c, HA_CEV_LOCAL_MOVED, NULL, 0);
 }
 
 void
@@ -527,6 +537,7 @@ ha_conn_event_name(enum ha_conn_event ev)
     case HA_CEV_ACCEPTED: return "ACCEPTED";
     case HA_CEV_DATA: return "DATA";
     case HA_CEV_PEER_MOVED: return "PEER_MOVED";
+    case HA_CEV_LOCAL_MOVED: return "LOCAL_MOVED";
     case HA_CEV_PEER_CLOSED: return "PEER_CLOSED";
     case HA_CEV_RESET: return "RESET";
     case HA_CEV_TIMEDOUT: return "TIMEDOUT";
@@ -690,12 +701,31 @@ static void
 conn_failover(struct ha_conn *c, uint64_t now_us)
 {
     uint32_t flow = c->ops->new_flow ? c->ops->new_flow(c, c->aux) : 0;
+    bool moved = flow && flow != c->local_flow;
 
-    if (flow) {
+    if (moved) {
         c->local_flow = flow;
     }
     conn_start_resync(c, sfp_flowid_unresolved(
                           sfp_flowid_ss(c->remote_flow)), now_us);
+    if (moved) {
+        conn_emit(c, HA_CEV_LOCAL_MOVED, NULL, 0);
+    }
+}
+
+/* Our pending failover RSYN was refused: FAIL from an instance that shed
+ * the connection, or RST from a stack with no listener for the objectID.
+ * Again from yet another sockID (the object router gives the new 5-tuple
+ * the next instance), at most HA_RSYN_MAX_REFUSALS times. */
+static void
+conn_rsyn_refused(struct ha_conn *c, uint64_t now_us)
+{
+    if (++c->rsyn_refusals > HA_RSYN_MAX_REFUSALS) {
+        conn_emit(c, HA_CEV_RESET, NULL, 0);
+        conn_dead(c);
+        return;
+    }
+    conn_failover(c, now_us);
 }
 
 /* Whether 'f' (nonce already checked) may come from where it comes from.
@@ -708,7 +738,8 @@ conn_failover(struct ha_conn *c, uint64_t now_us)
  *     the objectID; to a resolved destination, from that host;
  *   - while our RSYN to the unresolved objectID (failover) is unanswered,
  *     an RSYN|ACK or a RST from any instance of the objectID, as for a
- *     SYN (the first RSYN|ACK fixes the remote again). */
+ *     SYN (the first RSYN|ACK fixes the remote again; a RST acknowledging
+ *     the RSYN makes us retry from another sockID). */
 static bool
 conn_source_ok(const struct ha_conn *c, const struct sfp_frame *f)
 {

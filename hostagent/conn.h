@@ -32,7 +32,10 @@
  *             C's application accepts a "resumed" connection; A's receive
  *             point becomes c+1).  If the RSYN reaches B again, B's stack
  *             answers FAIL (ack=r+1) and A retries from yet another sockID
- *             (at most HA_RSYN_MAX_REFUSALS times, then reset).
+ *             (at most HA_RSYN_MAX_REFUSALS times, then reset).  A RST
+ *             acknowledging the RSYN (ack=r+1) from any instance but B (a
+ *             stack with no listener: a dead or unbound instance) is a
+ *             refusal too, and counts against the same bound.
  *   mobility  A's flowID changes to A': A' -> B RSYN seq=r to B's flowID;
  *             B updates its remote flowID, B -> A' RSYN|ACK ack=r+1;
  *             A' -> B ACK.
@@ -47,7 +50,8 @@
  * flowID (mobility); during SYN_SENT to ss.0.0 a SYN|ACK or RST from any
  * instance is taken and the first SYN|ACK fixes the remote; during a
  * failover RSYN_SENT likewise the RSYN|ACK or RST of any instance (but
- * not the failed one's RST).
+ * not the failed one's RST); such a RST does not end the connection but
+ * makes it retry from another sockID, as a FAIL refusal does.
  *
  * SYN, SYN|ACK, RSYN, RSYN|ACK and FIN are retransmitted until answered,
  * with a retransmission timeout computed from RTT samples as in RFC 6298
@@ -79,8 +83,9 @@
 #define HA_LINGER_US        2000000u
 #define HA_FAIL_LINGER_US   10000000u
 /* A failover RSYN answered with FAIL (it reached an instance that shed the
- * connection) is sent again from a fresh sockID at most this many times;
- * then the connection is reset. */
+ * connection) or with RST (it reached a stack with no listener for the
+ * objectID: a dead or unbound instance) is sent again from a fresh sockID
+ * at most this many times; then the connection is reset. */
 #define HA_RSYN_MAX_REFUSALS 8
 
 enum ha_conn_state {
@@ -105,6 +110,9 @@ enum ha_conn_event {
     HA_CEV_DATA,            /* A datagram: 'data', 'len'. */
     HA_CEV_PEER_MOVED,      /* remote_flow changed (peer moved or the
                              * connection failed over). */
+    HA_CEV_LOCAL_MOVED,     /* local_flow changed: our host moved
+                             * (ha_conn_move) or a failover RSYN took a
+                             * fresh sockID (ops->new_flow). */
     HA_CEV_PEER_CLOSED,     /* The peer closed its half (FIN). */
     HA_CEV_RESET,           /* RST or FAIL without a way to resync. */
     HA_CEV_TIMEDOUT,        /* Retransmissions exhausted. */
@@ -186,7 +194,8 @@ struct ha_conn {
     uint32_t rttvar_us;         /* RTT variation. */
     uint32_t rto_us;            /* Current timeout (with backoff). */
 
-    int rsyn_refusals;          /* Failover RSYNs answered with FAIL. */
+    int rsyn_refusals;          /* Failover RSYNs answered with FAIL or
+                                 * RST (refused). */
 
     struct ha_conn_stats stats;
     uint64_t created_us;

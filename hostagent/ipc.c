@@ -136,6 +136,8 @@ ha_ipc_open(struct ha_agent *a)
     }
     error = uv_poll_init(a->loop, &a->ipc_poll, a->ipc_fd);
     if (error) {
+        close(a->ipc_fd);
+        a->ipc_fd = -1;
         return error;
     }
     a->ipc_poll.data = a;
@@ -190,6 +192,12 @@ ha_ipc_event(struct ha_conn *c, enum ha_conn_event ev, const void *data,
     case HA_CEV_PEER_MOVED:
         addrs[0] = addr_remote(c);
         client_ctl(cl, SF_IPC_PEER, 0, addrs, 1, -1);
+        break;
+    case HA_CEV_LOCAL_MOVED:
+        /* Our flowID changed: the host moved, or a failover RSYN left
+         * from a fresh sockID (getsockname_sf follows it). */
+        addrs[0] = addr_local(c);
+        client_ctl(cl, SF_IPC_LOCAL, 0, addrs, 1, -1);
         break;
     case HA_CEV_PEER_CLOSED:
         if (!cl->closed_sent) {
@@ -251,21 +259,6 @@ ha_ipc_pause(struct ha_agent *a, bool paused)
     a->ipc_paused = paused;
     for (cl = a->clients; cl; cl = cl->next) {
         client_update_poll(cl);
-    }
-}
-
-void
-ha_ipc_local_changed(struct ha_agent *a)
-{
-    struct ha_client *cl, *next;
-
-    for (cl = a->clients; cl; cl = next) {
-        next = cl->next;
-        if (cl->kind == HA_CLIENT_SOCKET && cl->conn) {
-            struct sf_ipc_addr local = addr_local(cl->conn);
-
-            client_ctl(cl, SF_IPC_LOCAL, 0, &local, 1, -1);
-        }
     }
 }
 

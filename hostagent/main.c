@@ -4,7 +4,9 @@
  * loop.  Everything else is in agent.c and its neighbours.
  */
 #include <errno.h>
+#include <ctype.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +56,10 @@ main(int argc, char *argv[])
                             NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (strlen(optarg) >= sizeof a->ifname) {
-                fprintf(stderr, "%s: --iface %s: name too long\n", argv[0],
-                        optarg);
+            if (!*optarg || strlen(optarg) >= sizeof a->ifname) {
+                fprintf(stderr, "%s: --iface '%s': expected an interface "
+                        "name of 1..%zu characters\n", argv[0], optarg,
+                        sizeof a->ifname - 1);
                 return 2;
             }
             strcpy(a->ifname, optarg);
@@ -89,8 +92,9 @@ main(int argc, char *argv[])
             break;
         case 'n':
             if (!*optarg || strlen(optarg) >= sizeof a->ipc_name) {
-                fprintf(stderr, "%s: --ipc-name: 1..%zu characters\n",
-                        argv[0], sizeof a->ipc_name - 1);
+                fprintf(stderr, "%s: --ipc-name '%s': expected 1..%zu "
+                        "characters\n", argv[0], optarg,
+                        sizeof a->ipc_name - 1);
                 return 2;
             }
             strcpy(a->ipc_name, optarg);
@@ -125,13 +129,19 @@ main(int argc, char *argv[])
             printf("scaffold-hostagent %s\n", HA_VERSION);
             return 0;
         default:
-            usage(stderr, argv[0]);
+            /* getopt_long named the option and what is wrong with it. */
+            fprintf(stderr, "%s: see --help\n", argv[0]);
             return 2;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0],
-                argv[optind]);
+        fprintf(stderr, "%s: unexpected argument '%s'; see --help\n",
+                argv[0], argv[optind]);
+        return 2;
+    }
+    if (status && move) {
+        fprintf(stderr, "%s: --status and --move are exclusive; see "
+                "--help\n", argv[0]);
         return 2;
     }
     if (status) {
@@ -148,6 +158,11 @@ main(int argc, char *argv[])
         fprintf(stderr, "%s: static mode needs both --flowid-prefix and "
                 "--gateway-mac (neither: join the controller); see --help\n",
                 argv[0]);
+        return 2;
+    }
+    if (!if_nametoindex(a->ifname)) {
+        fprintf(stderr, "%s: --iface %s: no such interface in this network "
+                "namespace\n", argv[0], a->ifname);
         return 2;
     }
     a->controller_mode = !have_prefix;
@@ -176,9 +191,11 @@ usage(FILE *f, const char *prog)
 {
     fprintf(f,
 "Usage: %s --iface IF [--flowid-prefix SS.HOST --gateway-mac MAC]\n"
-"          [--static-object OBJ=FLOWID]... [--ipc-name NAME] [-v]\n"
+"          [--static-object OBJ=FLOWID]... [--ipc-name NAME]\n"
+"          [--rx-ring KIB[:BLOCKS[:TOV_MS]]] [-v]...\n"
 "       %s --status [--ipc-name NAME]\n"
 "       %s --move SS.HOST [--ipc-name NAME]\n"
+"       %s --help | --version\n"
 "\n"
 "The SCAFFOLD host stack: raw frames on IF, the connection state machine,\n"
 "and the socket service for libsf applications (abstract Unix socket\n"
@@ -190,6 +207,7 @@ usage(FILE *f, const char *prog)
 "runs in static addressing mode, without a controller:\n"
 "  -i, --iface IF               interface carrying SCAFFOLD frames\n"
 "  -p, --flowid-prefix SS.HOST  this host's flowID prefix, e.g. 10.1\n"
+"                               (SS and HOST 1..254)\n"
 "  -g, --gateway-mac MAC        Ethernet destination of every frame (the\n"
 "                               label router, or the peer on a direct link)\n"
 "  -s, --static-object OBJ=FLOWID\n"
@@ -221,23 +239,34 @@ usage(FILE *f, const char *prog)
 "                               new hostID does): every connection resyncs\n"
 "                               with RSYN from its new flowID\n"
 "  -h, --help                   this text\n"
-"  -V, --version                version\n", prog, prog, prog);
+"  -V, --version                version\n"
+"\n"
+"Exit status: 0, 1 (could not start or reach the agent), 2 (bad command\n"
+"line: the message names the option).\n", prog, prog, prog, prog);
 }
 
+/* Exactly xx:xx:xx:xx:xx:xx, hex digits (no sign, no space). */
 static int
 parse_mac(const char *s, uint8_t mac[6])
 {
-    unsigned int b[6];
-    char end;
+    uint8_t b[6];
     int i;
 
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-               &b[4], &b[5], &end) != 6 || strlen(s) != 17) {
+    if (strlen(s) != 17) {
         return -EINVAL;
     }
     for (i = 0; i < 6; i++) {
-        mac[i] = (uint8_t) b[i];
+        const char *p = s + 3 * i;
+        char hex[3] = { p[0], p[1], '\0' };
+
+        if (!isxdigit((unsigned char) p[0])
+            || !isxdigit((unsigned char) p[1])
+            || (i < 5 && p[2] != ':')) {
+            return -EINVAL;
+        }
+        b[i] = (uint8_t) strtoul(hex, NULL, 16);
     }
+    memcpy(mac, b, 6);
     return 0;
 }
 

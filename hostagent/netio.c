@@ -45,6 +45,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -76,16 +77,37 @@ static void netio_ring_stats(struct ha_agent *);
 int
 ha_netio_config(struct ha_agent *a, const char *spec)
 {
-    unsigned int kib = 0, blocks = HA_RX_RING_BLOCKS;
-    unsigned int tov = HA_RX_RING_TOV_MS;
+    unsigned int v[3] = { 0, HA_RX_RING_BLOCKS, HA_RX_RING_TOV_MS };
+    unsigned int kib, blocks, tov;
     long page = sysconf(_SC_PAGESIZE);
-    char end;
+    const char *p = spec;
     int n;
 
-    n = sscanf(spec, "%u:%u:%u%c", &kib, &blocks, &tov, &end);
-    if (n < 1 || n > 3) {
+    /* 1 to 3 plain decimal fields (digits only: no sign, no space, no
+     * "0x"), separated by ':', nothing after. */
+    for (n = 0; n < 3; n++) {
+        unsigned long x = 0;
+        int digits = 0;
+
+        while (*p >= '0' && *p <= '9' && digits < 10) {
+            x = x * 10 + (unsigned long) (*p++ - '0');
+            digits++;
+        }
+        if (!digits || x > UINT_MAX) {
+            return -EINVAL;
+        }
+        v[n] = (unsigned int) x;
+        if (*p != ':') {
+            break;
+        }
+        p++;
+    }
+    if (n == 3 || *p) {
         return -EINVAL;
     }
+    kib = v[0];
+    blocks = v[1];
+    tov = v[2];
     if (kib == 0) {
         a->net.cfg_block_kib = 0;           /* recvmmsg. */
         return 0;

@@ -28,7 +28,11 @@
  *     (carrying the packet's nonce), never a RST, a FAIL or a datagram.
  *
  * Failover: before a client's RSYN after FAIL its connection gets a new
- * sockID (conn ops new_flow); the old one is released at once.
+ * sockID (conn ops new_flow); the old one is released at once, and the
+ * application hears of it (HA_CEV_LOCAL_MOVED, as after a move).  The
+ * RSYN may be refused (FAIL from an instance that shed the connection,
+ * RST from a stack with no listener for the objectID); the connection
+ * then retries from yet another sockID (conn.h, HA_RSYN_MAX_REFUSALS).
  *
  * Object lifetimes: the stack allocates and frees every socket.  The
  * application side refers to one through 'conn->owner' and learns that it

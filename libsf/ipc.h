@@ -41,7 +41,9 @@
  *   MOVE     13   a>h  0      0                   address: new ss.host.0
  *                                                 (first msg; admin only)
  *   LOCAL    14   h>a  0      0                   address (our flowID
- *                                                 changed: host moved)
+ *                                                 changed: host moved, or
+ *                                                 a failover RSYN took a
+ *                                                 new sockID)
  *   BATCH    15   a>h  0      max records (1..    -            (no reply)
  *                             SF_IPC_BATCH_MAX)
  *

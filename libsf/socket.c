@@ -9,8 +9,8 @@
  * addresses, a pending error) in a table indexed by descriptor.  Requests
  * (OPEN, BIND, LISTEN, CONNECT) are synchronous request/REPLY exchanges made
  * before any data can flow, so replies never interleave with data; after
- * that the agent only sends DATA, ACCEPT and notifications (PEER, CLOSED),
- * which recv_sf/accept_sf consume, updating the cache.
+ * that the agent only sends DATA, ACCEPT and notifications (PEER, LOCAL,
+ * CLOSED), which recv_sf/accept_sf consume, updating the cache.
  *
  * The data path copies nothing in user space: send_sf writes the 24-byte
  * IPC header and the caller's buffer with one sendmsg (two iovecs), and

@@ -238,6 +238,8 @@ kill "$pidS" "$pidD" "$pidA" "$pidB"
 stopped() { ! kill -0 "$pidA" 2>/dev/null && ! kill -0 "$pidB" 2>/dev/null; }
 check "agents exit on SIGTERM" sf_wait 5 stopped
 if [ -n "${HA_VALGRIND:-}" ]; then
+    check_eq "valgrind ran every agent (one log each)" 2 \
+        "$(ls "$SF_TMP"/valgrind-*.log 2>/dev/null | wc -l)"
     check "valgrind: no errors, no leaks" \
         sh -c "! grep -q . $SF_TMP/valgrind-*.log"
     grep -h . "$SF_TMP"/valgrind-*.log | head -40 | sed 's/^/# /'

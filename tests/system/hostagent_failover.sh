@@ -13,7 +13,9 @@
 #   - A's stack receives FAIL, sends RSYN to the objectID, which resolves
 #     to C; C's server accepts a *resumed* connection;
 #   - A's descriptor keeps working (no error, data flows with C) and
-#     getpeername_sf reports C.
+#     getpeername_sf reports C;
+#   - the RSYN left from a new sockID of A (a new 5-tuple for the object
+#     router), and getsockname_sf reports that new local flowID.
 . "$(dirname "$0")/lib.sh"
 sf_init hostagent_failover
 
@@ -49,12 +51,22 @@ start_in() {   # start_in VAR NS LOG CMD...: background, PID in VAR
     printf -v "$var" '%s' "$pid"
 }
 
-start_in pidA "$nsA" "$SF_TMP/agentA.log" "$AGENT" --iface "sf${SF_ID}a" \
+# HA_VALGRIND=1 runs the agents under valgrind and fails on any error or
+# leak it reports.
+wrap=()
+if [ -n "${HA_VALGRIND:-}" ]; then
+    wrap=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
+          --error-exitcode=99 "--log-file=$SF_TMP/valgrind-%p.log")
+fi
+start_in pidA "$nsA" "$SF_TMP/agentA.log" "${wrap[@]}" "$AGENT" \
+    --iface "sf${SF_ID}a" \
     --flowid-prefix 10.1 --gateway-mac ff:ff:ff:ff:ff:ff \
     --static-object 80=10.2.0 --static-object 80=10.3.0
-start_in pidB "$nsB" "$SF_TMP/agentB.log" "$AGENT" --iface "sf${SF_ID}b" \
+start_in pidB "$nsB" "$SF_TMP/agentB.log" "${wrap[@]}" "$AGENT" \
+    --iface "sf${SF_ID}b" \
     --flowid-prefix 10.2 --gateway-mac "${mac[a]}"
-start_in pidC "$nsC" "$SF_TMP/agentC.log" "$AGENT" --iface "sf${SF_ID}c" \
+start_in pidC "$nsC" "$SF_TMP/agentC.log" "${wrap[@]}" "$AGENT" \
+    --iface "sf${SF_ID}c" \
     --flowid-prefix 10.3 --gateway-mac "${mac[a]}"
 for h in a b c; do
     sf_wait 5 status $h >/dev/null || sf_die "agent $h did not start"
@@ -103,6 +115,11 @@ check "C's server got the data" grep -q '^recv 0: two-' "$SF_TMP/serverC.log"
 check "the client saw no error" sh -c "! grep -q '^closed' '$SF_TMP/client.log'"
 check "A's connection resynced once, now to 10.3" \
     sh -c "nsenter --net=/run/netns/$nsA '$AGENT' --status | grep -q 'state=ESTABLISHED .*remote=10.3.[0-9]*:80 .*resyncs=1 '"
+a_line=$(status a | grep 'state=ESTABLISHED .*remote=10.3.')
+a_local=$(sed -n 's/.* local=\([0-9.]*:[0-9]*\) .*/\1/p' <<<"$a_line")
+first_local=$(sed -n 's/^connected \([0-9.]*:[0-9]*\) > .*/\1/p' "$SF_TMP/client.log")
+check "A's connection now has a new local flowID (RSYN from a new sockID)" \
+    test -n "$a_local" -a -n "$first_local" -a "$a_local" != "$first_local"
 b_failed() { status b | grep -q 'state=FAILED'; }
 check "B's old connection lingers as FAILED (answers FAIL)" b_failed
 
@@ -110,5 +127,22 @@ exec 7>&-
 sf_wait 5 grep -q '^sent ' "$SF_TMP/client.log"
 check "getpeername_sf reports the new instance" \
     grep -q '^peer 10.3.[0-9]*:80$' "$SF_TMP/client.log"
+check "getsockname_sf reports the new local flowID ($a_local, was $first_local)" \
+    grep -qx "local $a_local" "$SF_TMP/client.log"
 check "server C saw the orderly close" sf_wait 5 grep -q '^closed 0$' "$SF_TMP/serverC.log"
+
+# ---- agents stop cleanly on SIGTERM (and valgrind has its say) ----------
+kill "$pidSC" 2>/dev/null
+kill "$pidA" "$pidB" "$pidC"
+stopped() { for p in "$pidA" "$pidB" "$pidC"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+check "agents exit on SIGTERM" sf_wait 10 stopped
+if [ -n "${HA_VALGRIND:-}" ]; then
+    check_eq "valgrind ran every agent (one log each)" 3 \
+        "$(ls "$SF_TMP"/valgrind-*.log 2>/dev/null | wc -l)"
+    check "valgrind: no errors, no leaks" \
+        sh -c "! grep -q . $SF_TMP/valgrind-*.log"
+    grep -h . "$SF_TMP"/valgrind-*.log | head -40 | sed 's/^/# /'
+fi
+check "no loop handles left open" \
+    sh -c "! grep -q 'handles open' $SF_TMP/agent*.log"
 sf_done

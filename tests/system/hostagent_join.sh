@@ -207,6 +207,8 @@ kill "$pidA"
 stopped() { ! kill -0 "$pidA" 2>/dev/null; }
 check "agent exits on SIGTERM" sf_wait 5 stopped
 if [ -n "${HA_VALGRIND:-}" ]; then
+    check_eq "valgrind ran every agent (one log each)" 1 \
+        "$(ls "$SF_TMP"/valgrind-*.log 2>/dev/null | wc -l)"
     check "valgrind: no errors, no leaks" \
         sh -c "! grep -q . $SF_TMP/valgrind-*.log"
     grep -h . "$SF_TMP"/valgrind-*.log | head -40 | sed 's/^/# /'

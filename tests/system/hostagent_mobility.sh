@@ -37,9 +37,16 @@ bg_in() {   # bg_in VAR NS LOG CMD...: background, PID in VAR
     printf -v "$var" '%s' "$pid"
 }
 
-bg_in pidA "$nsA" "$SF_TMP/agentA.log" "$AGENT" --iface "$ifA" \
+# HA_VALGRIND=1 runs the agents under valgrind and fails on any error or
+# leak it reports.
+wrap=()
+if [ -n "${HA_VALGRIND:-}" ]; then
+    wrap=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
+          --error-exitcode=99 "--log-file=$SF_TMP/valgrind-%p.log")
+fi
+bg_in pidA "$nsA" "$SF_TMP/agentA.log" "${wrap[@]}" "$AGENT" --iface "$ifA" \
     --flowid-prefix 10.1 --gateway-mac "$macB"
-bg_in pidB "$nsB" "$SF_TMP/agentB.log" "$AGENT" --iface "$ifB" \
+bg_in pidB "$nsB" "$SF_TMP/agentB.log" "${wrap[@]}" "$AGENT" --iface "$ifB" \
     --flowid-prefix 10.2 --gateway-mac "$macA"
 sf_wait 5 inA "$AGENT" --status >/dev/null || sf_die "agent A"
 sf_wait 5 inB "$AGENT" --status >/dev/null || sf_die "agent B"
@@ -82,4 +89,19 @@ sf_wait 5 grep -q '^local ' "$SF_TMP/client.log"
 check "getsockname_sf reports the new flowID" \
     grep -q '^local 10.5.[0-9]*:' "$SF_TMP/client.log"
 check "orderly close after the move" sf_wait 5 grep -q '^closed 0$' "$SF_TMP/server.log"
+
+# ---- agents stop cleanly on SIGTERM (and valgrind has its say) ----------
+kill "$pidS" 2>/dev/null
+kill "$pidA" "$pidB"
+stopped() { for p in "$pidA" "$pidB"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+check "agents exit on SIGTERM" sf_wait 10 stopped
+if [ -n "${HA_VALGRIND:-}" ]; then
+    check_eq "valgrind ran every agent (one log each)" 2 \
+        "$(ls "$SF_TMP"/valgrind-*.log 2>/dev/null | wc -l)"
+    check "valgrind: no errors, no leaks" \
+        sh -c "! grep -q . $SF_TMP/valgrind-*.log"
+    grep -h . "$SF_TMP"/valgrind-*.log | head -40 | sed 's/^/# /'
+fi
+check "no loop handles left open" \
+    sh -c "! grep -q 'handles open' $SF_TMP/agent*.log"
 sf_done

@@ -9,11 +9,17 @@
  *   - a stack that shed a connection answers its RSYN with FAIL when the
  *     RSYN comes back to it, and the client retries from yet another
  *     sockID (bounded: then ECONNRESET);
+ *   - an RSYN that lands on a stack with no listener (a dead or unbound
+ *     instance still in the group) is answered with RST, which refuses it
+ *     the same way: retry from another sockID, bounded;
+ *   - every new sockID is reported to the application (LOCAL_MOVED, so
+ *     that getsockname_sf follows);
  *   - a later failover that comes back to an instance which shed the
  *     connection earlier (it lived on elsewhere meanwhile) is accepted;
  *   - the nonce rules hold throughout.
  *
  * Like ha_conn_test.c: stacks A = 10.1 (the client), B = 10.2, C = 10.3
+ * (and D = 10.5, an instance whose application is gone: no listener)
  * exchange frames over a scripted wire (every frame checked, encoded and
  * decoded again); unresolved destinations go through the object router's
  * stand-in below; the clock is fake.
@@ -60,6 +66,7 @@ static uint64_t rnd;
 static struct host A = { "A", NULL, 0 };
 static struct host B = { "B", NULL, 0 };
 static struct host C = { "C", NULL, 0 };
+static struct host D = { "D", NULL, 0 };
 /* Every frame transmitted, in order (payloads not kept). */
 static struct sfp_frame txlog[MAX_TX];
 static size_t n_tx;
@@ -165,6 +172,7 @@ host_of(const struct sfp_frame *f)
     case 1: case 4: return &A;          /* 10.4: A after it moved. */
     case 2: return &B;
     case 3: return &C;
+    case 5: return &D;
     default: return NULL;
     }
 }
@@ -251,7 +259,8 @@ setup(void)
     A.st = ha_stack_create(&t_ops, &A, sfp_flowid_make(10, 1, 0));
     B.st = ha_stack_create(&t_ops, &B, sfp_flowid_make(10, 2, 0));
     C.st = ha_stack_create(&t_ops, &C, sfp_flowid_make(10, 3, 0));
-    CU_ASSERT_FATAL(A.st && B.st && C.st);
+    D.st = ha_stack_create(&t_ops, &D, sfp_flowid_make(10, 5, 0));
+    CU_ASSERT_FATAL(A.st && B.st && C.st && D.st);
 }
 
 static void
@@ -260,7 +269,8 @@ teardown(void)
     ha_stack_destroy(A.st);
     ha_stack_destroy(B.st);
     ha_stack_destroy(C.st);
-    A.st = B.st = C.st = NULL;
+    ha_stack_destroy(D.st);
+    A.st = B.st = C.st = D.st = NULL;
 }
 
 static struct ha_conn *
@@ -358,6 +368,11 @@ test_rsyn_from_new_sockid(void)
     CU_ASSERT_EQUAL(count_events(&A, HA_CEV_PEER_MOVED), 1);
     CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
     CU_ASSERT_EQUAL(ha_stack_count(A.st), 1);   /* One socket, not two. */
+    /* The application is told its new local address (getsockname_sf). */
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_LOCAL_MOVED), 1);
+    if (find_event(&A, HA_CEV_LOCAL_MOVED)) {
+        CU_ASSERT_PTR_EQUAL(find_event(&A, HA_CEV_LOCAL_MOVED)->c, c);
+    }
     CU_ASSERT_EQUAL(ha_stack_stats(B.st)->rx_shed_rsyn, 0);
 
     /* Data both ways; the client's receive point follows C's sequence
@@ -704,6 +719,146 @@ test_move_while_shed(void)
     CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
 }
 
+/* The RSYN's bucket is an instance whose application is gone (D: no
+ * listener for OBJ, not yet unbound): D's stack answers RST from its host
+ * flowID, acknowledging the RSYN.  That RST refuses the RSYN like a FAIL:
+ * the client retries from another sockID (a new 5-tuple: the next bucket)
+ * and C resumes the connection, instead of retransmitting into D until it
+ * times out. */
+static void
+test_rsyn_to_dead_instance_refused(void)
+{
+    struct ha_conn *b, *c = connect_two_instances(&b), *cc;
+    uint32_t s0 = c->local_flow;
+    struct sfp_frame r1, r2, rst;
+    size_t mark;
+
+    script[0] = &D;
+    script[1] = &C;
+    n_script = 2;
+    mark = n_tx;
+    ha_stack_close(B.st, b, true, now);
+    run(100);
+
+    CU_ASSERT_EQUAL(ha_stack_stats(D.st)->rx_no_listener, 1);
+    CU_ASSERT_EQUAL_FATAL(tx_find(mark, SFP_F_RST, 0, &rst), 1);
+    CU_ASSERT_EQUAL_FATAL(tx_find(mark, SFP_F_RSYN, 0, NULL), 2);
+    tx_find(mark, SFP_F_RSYN, 0, &r1);
+    tx_find(mark, SFP_F_RSYN, 1, &r2);
+    CU_ASSERT_EQUAL(rst.src_flow, sfp_flowid_make(10, 5, 0));
+    CU_ASSERT_EQUAL(rst.dst_flow, r1.src_flow);
+    CU_ASSERT_EQUAL(rst.hdr.ack, r1.hdr.seq + 1);
+    CU_ASSERT_EQUAL(rst.hdr.nonce, c->nonce);
+    CU_ASSERT_NOT_EQUAL(sfp_flowid_sock(r1.src_flow), sfp_flowid_sock(s0));
+    CU_ASSERT_NOT_EQUAL(sfp_flowid_sock(r2.src_flow),
+                        sfp_flowid_sock(r1.src_flow));
+    CU_ASSERT(sfp_flowid_is_unresolved(r2.dst_flow));
+    CU_ASSERT_EQUAL(r2.hdr.nonce, c->nonce);
+    CU_ASSERT_EQUAL(r2.hdr.ack, r1.hdr.ack);
+
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(c->local_flow, r2.src_flow);
+    CU_ASSERT_EQUAL(sfp_flowid_host(c->remote_flow), 3);
+    cc = accepted(&C);
+    CU_ASSERT_TRUE(cc->resumed);
+    CU_ASSERT_EQUAL(c->rsyn_refusals, 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_TIMEDOUT), 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_LOCAL_MOVED), 2);
+    CU_ASSERT_EQUAL(ha_stack_count(A.st), 1);
+    CU_ASSERT_EQUAL(ha_stack_count(D.st), 0);   /* D made nothing. */
+    send_str(&A, c, "to C");
+    send_str(&C, cc, "from C");
+    run(100);
+    CU_ASSERT_EQUAL(cc->stats.rx_packets, 1);
+    CU_ASSERT_EQUAL(c->stats.rx_packets, 1);
+}
+
+/* Every bucket is dead: the RST refusals are bounded like FAIL refusals
+ * (ECONNRESET after HA_RSYN_MAX_REFUSALS retries), well before the RSYN
+ * retransmissions would have timed out. */
+static void
+test_dead_refusals_bounded(void)
+{
+    struct ha_conn *b, *c = connect_two_instances(&b);
+    uint64_t t0 = now;
+    size_t i, mark;
+
+    for (i = 0; i < sizeof script / sizeof script[0]; i++) {
+        script[i] = &D;
+    }
+    n_script = sizeof script / sizeof script[0];
+    mark = n_tx;
+    ha_stack_close(B.st, b, true, now);
+    run(200);
+    CU_ASSERT_EQUAL(tx_find(mark, SFP_F_RSYN, 0, NULL),
+                    HA_RSYN_MAX_REFUSALS + 1);
+    CU_ASSERT_EQUAL(tx_find(mark, SFP_F_RST, 0, NULL),
+                    HA_RSYN_MAX_REFUSALS + 1);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 1);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_TIMEDOUT), 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_DEAD), 1);
+    CU_ASSERT_EQUAL(ha_stack_count(A.st), 0);
+    CU_ASSERT_EQUAL(now, t0);                   /* No timer needed. */
+    (void) c;
+}
+
+/* The RST rules while a failover RSYN is pending: a RST that does not
+ * acknowledge the RSYN is dropped; the failed instance's RST is ignored;
+ * one with another nonce is dropped; the right one is a refusal. */
+static void
+test_rst_refusal_rules(void)
+{
+    struct ha_conn *b, *c = connect_two_instances(&b);
+    struct sfp_frame f, rsyn;
+    uint32_t flow;
+    size_t mark;
+
+    rr[0] = &C;                         /* Nobody answers the RSYN. */
+    rr[1] = &C;
+    ha_stack_destroy(C.st);
+    C.st = NULL;
+    ha_stack_close(B.st, b, true, now);
+    mark = n_tx;
+    run(100);
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_EQUAL_FATAL(tx_find(mark, SFP_F_RSYN, 0, &rsyn), 1);
+    flow = c->local_flow;
+
+    memset(&f, 0, sizeof f);
+    f.src_flow = sfp_flowid_make(10, 5, 0);
+    f.dst_flow = c->local_flow;
+    f.src_obj = OBJ;
+    f.dst_obj = c->local_obj;
+    f.hdr.version = SFP_VERSION;
+    f.hdr.hlen = 5;
+    f.hdr.flags = SFP_F_RST;
+    f.hdr.nonce = c->nonce ^ 0x20;
+    f.hdr.ack = rsyn.hdr.seq + 1;
+    CU_ASSERT_EQUAL(ha_stack_input(A.st, &f, now), HA_DROP_BAD_NONCE + 1);
+    f.hdr.nonce = c->nonce;
+    f.hdr.ack = rsyn.hdr.seq;
+    CU_ASSERT_EQUAL(ha_stack_input(A.st, &f, now), HA_DROP_BAD_ACK + 1);
+    f.src_flow = c->remote_flow;        /* B, the failed instance. */
+    f.hdr.ack = rsyn.hdr.seq + 1;
+    CU_ASSERT_EQUAL(ha_stack_input(A.st, &f, now), HA_DROP_STATE + 1);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_EQUAL(c->local_flow, flow);
+    CU_ASSERT_EQUAL(c->rsyn_refusals, 0);
+
+    f.src_flow = sfp_flowid_make(10, 5, 0);
+    mark = n_tx;
+    CU_ASSERT_EQUAL(ha_stack_input(A.st, &f, now), 0);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_NOT_EQUAL(c->local_flow, flow);
+    CU_ASSERT_EQUAL(c->rsyn_refusals, 1);
+    CU_ASSERT_EQUAL_FATAL(tx_find(mark, SFP_F_RSYN, 0, &rsyn), 1);
+    CU_ASSERT_EQUAL(rsyn.src_flow, c->local_flow);
+    CU_ASSERT(sfp_flowid_is_unresolved(rsyn.dst_flow));
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
+    wire_head = wire_tail;
+}
+
 static CU_TestInfo failover_tests[] = {
     { "RSYN after FAIL from a new sockID", test_rsyn_from_new_sockid },
     { "duplicate FAILs do not restart the resync",
@@ -716,6 +871,10 @@ static CU_TestInfo failover_tests[] = {
       test_second_failover_back_to_first },
     { "nonce rules and shed table expiry", test_nonce_rules },
     { "move while shed", test_move_while_shed },
+    { "RSYN to a dead instance: RST, retry, third stack",
+      test_rsyn_to_dead_instance_refused },
+    { "RST refusals bounded: ECONNRESET", test_dead_refusals_bounded },
+    { "RST rules during a failover RSYN", test_rst_refusal_rules },
     CU_TEST_INFO_NULL,
 };
 

@@ -171,8 +171,12 @@ ssize_t recvfrom_sf(int fd, void *buf, size_t len, int flags,
  * Errors: EBADF, EINVAL (unknown flags; the socket is still closed). */
 int close_sf(int fd, int flags);
 
-/* getsockname_sf / getpeername_sf: this end's / the peer's address (the
- * peer's flowID changes after a failover or a move).  Errors: EINVAL
+/* getsockname_sf / getpeername_sf: this end's / the peer's address.  The
+ * peer's flowID changes after a failover or when the peer moves; this
+ * end's flowID when this host moves and after a failover (the resync
+ * leaves from a fresh sockID).  The new values come with the agent's
+ * notifications, which recv_sf (and friends) consume in order with the
+ * data.  Errors: EINVAL
  * ('*len' negative), ENOTCONN (getpeername_sf on an unconnected socket). */
 int getsockname_sf(int fd, struct sockaddr *addr, socklen_t *len);
 int getpeername_sf(int fd, struct sockaddr *addr, socklen_t *len);
