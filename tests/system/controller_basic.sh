@@ -13,6 +13,7 @@
 # switches (which answer echo requests) stay, and SIGTERM stops the
 # controller cleanly.
 . "$(dirname "$0")/lib.sh"
+sf_isolate "$@"
 sf_init controller_basic
 
 CTL=${SF_CTL:-$SF_BIN/scaffold-controller}

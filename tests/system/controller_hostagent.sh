@@ -10,6 +10,7 @@
 # h1 behind s1 port 5, h2 behind s2 port 6 (h1's second interface on s2
 # port 7 is set up as in controller_join.sh but not used here).
 . "$(dirname "$0")/lib.sh"
+sf_isolate "$@"
 sf_init controller_hostagent
 
 CTL=${SF_CTL:-$SF_BIN/scaffold-controller}

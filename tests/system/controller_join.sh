@@ -12,6 +12,7 @@
 # reaches h2, and a join of h1 from s2 is a move: new hostID, the old
 # prefix's rules gone from every switch, the new ones in, host.move logged.
 . "$(dirname "$0")/lib.sh"
+sf_isolate "$@"
 sf_init controller_join
 
 CTL=${SF_CTL:-$SF_BIN/scaffold-controller}
