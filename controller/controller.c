@@ -70,6 +70,7 @@
 #include "controller/object.h"
 #include "controller/ofconn.h"
 #include "controller/probe.h"
+#include "controller/reconcile.h"
 #include "controller/rpc.h"
 #include "controller/rules.h"
 #include "controller/topo.h"
@@ -88,6 +89,15 @@
 VLOG_DEFINE_THIS_MODULE(ctl_controller);
 
 static struct vlog_rate_limit ctl_rl = VLOG_RATE_LIMIT_INIT(5, 20);
+
+/* Background refresh of the flow counters (ms); the 'rules' RPC also asks
+ * for a refresh when its copy is older than CTL_STATS_FRESH_MS. */
+#define CTL_STATS_INTERVAL_MS 10000
+#define CTL_STATS_FRESH_MS 1000
+
+/* Marks, in a sync's wanted list, a rule held back (table ids stop at
+ * 254; OFPTT_ALL is never a rule's). */
+#define CTL_RULE_DEFERRED 0xff
 
 struct ctl_connector;
 
@@ -116,6 +126,20 @@ struct ctl_switch {
     struct ctl_group *groups;   /* Groups installed, by objectID. */
     size_t n_groups;
     struct ctl_l2 *l2;          /* MAC table (--l2-learning), or NULL. */
+    /* Read-back (reconcile.h): */
+    bool reading;               /* Flows/groups requested at connect, the
+                                 * barrier behind them not answered yet:
+                                 * no sync until it is. */
+    bool have_read;             /* Read-back complete, not adopted yet. */
+    struct ctl_reconcile_flows rx_flows;   /* Flow stats being received. */
+    struct ctl_reconcile_groups rx_groups; /* Groups read at connect. */
+    struct ctl_reconcile_flows stats;      /* Last complete flow stats
+                                            * (counters for the RPC). */
+    uint64_t stats_ms;          /* Loop time of 'stats', 0 if none. */
+    struct ctl_reconcile_flows suspect; /* Read back, not wanted (yet). */
+    uint64_t settle_ms;         /* Loop time when the topology is taken as
+                                 * settled and suspects are deleted. */
+    bool stats_pending;         /* A refresh awaits its barrier. */
 };
 
 /* One select group installed on an object router. */
@@ -549,6 +573,10 @@ ctl_switch_free(struct ctl_switch *sw)
     if (sw) {
         ctl_switch_groups_clear(sw);
         ctl_l2_destroy(sw->l2);
+        ctl_reconcile_flows_clear(&sw->rx_flows);
+        ctl_reconcile_groups_clear(&sw->rx_groups);
+        ctl_reconcile_flows_clear(&sw->stats);
+        ctl_reconcile_flows_clear(&sw->suspect);
         free(sw->installed);
         free(sw);
     }
@@ -859,6 +887,170 @@ ctl_rr_probe(struct ctl_switch *sw, struct ctl_ofconn *conn)
     }
 }
 
+/* Adopts the groups read from object router 'sw' at connect: the
+ * round-robin groups of objects become the controller's view of the switch
+ * (so that ctl_group_update() changes only buckets that differ and an
+ * unchanged group, with its sticky assignments, is left alone); any other
+ * group is deleted.  Returns the number of group mods sent. */
+static size_t
+ctl_switch_adopt_groups(struct ctl_switch *sw, struct ctl_ofconn *conn)
+{
+    enum ofp_version version = ctl_ofconn_version(conn);
+    size_t ops = 0, adopted = 0;
+
+    ctl_switch_groups_clear(sw);
+    for (size_t i = 0; i < sw->rx_groups.n; i++) {
+        struct ctl_reconcile_group *rg = &sw->rx_groups.groups[i];
+        struct ctl_group *groups;
+
+        if (sw->resolve == CTL_RESOLVE_GROUP && rg->round_robin
+            && rg->group_id && rg->group_id <= UINT16_MAX
+            && (groups = realloc(sw->groups, (sw->n_groups + 1)
+                                             * sizeof *groups))) {
+            struct ctl_group *g = &groups[sw->n_groups++];
+            sw->groups = groups;
+            g->object_id = rg->group_id;
+            g->buckets = rg->buckets;
+            g->n_buckets = rg->n_buckets;
+            g->next_bucket_id = 1;
+            for (size_t j = 0; j < g->n_buckets; j++) {
+                if (g->buckets[j].bucket_id >= g->next_bucket_id) {
+                    g->next_bucket_id = g->buckets[j].bucket_id + 1;
+                }
+            }
+            rg->buckets = NULL;
+            rg->n_buckets = 0;
+            adopted++;
+            continue;
+        }
+        struct ofpbuf *msg;
+        int rc = ctl_object_encode_delete(version, rg->group_id, &msg);
+        ctl_group_send(conn, rc, msg, "delete (stale)", rg->group_id, &ops);
+    }
+    if (sw->rx_groups.n) {
+        VLOG_INFO("%s: read back %zu groups: %zu kept, %zu deleted",
+                  ctl_ofconn_name(conn), sw->rx_groups.n, adopted, ops);
+    }
+    ctl_reconcile_groups_clear(&sw->rx_groups);
+    return ops;
+}
+
+/* Adopts the flows read from 'sw' at connect against the rules it should
+ * have now ('want', 'n_want'): identical flows become 'sw->installed' (and
+ * are not touched); the caller's diff then adds what is missing.  Flows of
+ * ours that are not wanted yet become suspects: right after a restart the
+ * topology is still being rediscovered, so transit and route rules that
+ * will be wanted again in a moment must not be deleted now.  Suspects are
+ * adopted as soon as they are wanted and deleted when the topology has
+ * settled (ctl_switch_settle()).  Transient flows are left to expire. */
+static void
+ctl_switch_adopt_flows(struct ctl_switch *sw, struct ctl_ofconn *conn,
+                       const struct ctl_rule *want, size_t n_want)
+{
+    struct ctl_controller *ctl = sw->peer->ctl;
+    enum ofp_version version = ctl_ofconn_version(conn);
+    struct ctl_reconcile_flows *rx = &sw->rx_flows;
+    long *found = calloc(n_want + 1, sizeof *found);
+    bool *keep = calloc(rx->n + 1, sizeof *keep);
+    struct ctl_rule *installed = calloc(n_want + 1, sizeof *installed);
+    size_t n_installed = 0, n_read = rx->n;
+
+    ctl_reconcile_flows_clear(&sw->suspect);
+    if (!found || !keep || !installed
+        || ctl_reconcile_diff(want, n_want, version, rx->flows, rx->n,
+                              found, keep)) {
+        /* Out of memory: fall back to deleting every flow of ours. */
+        VLOG_WARN("%s: cannot compare flows, replacing all of ours",
+                  ctl_ofconn_name(conn));
+        ctl_ofconn_send(conn, ctl_rules_encode_flush(version), NULL);
+        free(installed);
+        installed = NULL;
+    } else {
+        for (size_t i = 0; i < n_want; i++) {
+            if (found[i] >= 0) {
+                installed[n_installed++] = want[i];
+            }
+        }
+        for (size_t j = 0; j < rx->n; j++) {
+            keep[j] = !keep[j];
+        }
+        if (ctl_reconcile_flows_take(&sw->suspect, rx, keep)) {
+            ctl_ofconn_send(conn, ctl_rules_encode_flush(version), NULL);
+            n_installed = 0;
+        }
+        sw->settle_ms = uv_now(ctl->loop) + ctl->cfg.link_timeout_ms;
+        VLOG_INFO("%s: read back %zu flows of ours: %zu kept, %zu not "
+                  "wanted yet, %zu missing", ctl_ofconn_name(conn), n_read,
+                  n_installed, sw->suspect.n, n_want - n_installed);
+    }
+    free(sw->installed);
+    sw->installed = installed;
+    sw->n_installed = n_installed;
+    ctl_reconcile_flows_move(&sw->stats, rx);
+    sw->stats_ms = uv_now(ctl->loop);
+    free(found);
+    free(keep);
+}
+
+/* Adopts the suspects of 'sw' (ctl_switch_adopt_flows()) that the rules
+ * it should have now ('want', 'n_want') contain, so that the caller's diff
+ * does not add them again; once the topology has settled, deletes the
+ * rest.  Returns the number of flows deleted. */
+static size_t
+ctl_switch_settle(struct ctl_switch *sw, struct ctl_ofconn *conn,
+                  const struct ctl_rule *want, size_t n_want)
+{
+    struct ctl_controller *ctl = sw->peer->ctl;
+    enum ofp_version version = ctl_ofconn_version(conn);
+    struct ctl_reconcile_flows *sus = &sw->suspect;
+    long *found = calloc(n_want + 1, sizeof *found);
+    bool *keep = calloc(sus->n + 1, sizeof *keep);
+    struct ctl_rule *installed = realloc(sw->installed,
+                                         (sw->n_installed + n_want + 1)
+                                         * sizeof *installed);
+    size_t adopted = 0, removed = 0;
+
+    if (installed) {
+        sw->installed = installed;
+    }
+    if (!found || !keep || !installed
+        || ctl_reconcile_diff(want, n_want, version, sus->flows, sus->n,
+                              found, keep)) {
+        free(found);
+        free(keep);
+        return 0;
+    }
+    for (size_t i = 0; i < n_want; i++) {
+        if (found[i] >= 0
+            && !ctl_rule_in(&want[i], sw->installed, sw->n_installed)) {
+            sw->installed[sw->n_installed++] = want[i];
+            adopted++;
+        }
+    }
+    bool settled = uv_now(ctl->loop) >= sw->settle_ms;
+    for (size_t j = 0; j < sus->n; j++) {
+        struct ofpbuf *msg;
+        if (!keep[j] && settled
+            && !ctl_reconcile_encode_delete(&sus->flows[j], version, &msg)) {
+            ctl_ofconn_send(conn, msg, NULL);
+            removed++;
+        }
+        keep[j] = keep[j] || settled;
+    }
+    struct ctl_reconcile_flows gone = { NULL, 0, 0 };
+    if (!ctl_reconcile_flows_take(&gone, sus, keep)) {
+        ctl_reconcile_flows_clear(&gone);
+    }
+    if (settled || adopted) {
+        VLOG_INFO("%s: read-back flows: %zu adopted as wanted, %zu stale "
+                  "deleted%s", ctl_ofconn_name(conn), adopted, removed,
+                  settled ? " (topology settled)" : "");
+    }
+    free(found);
+    free(keep);
+    return removed;
+}
+
 static void
 ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
                 const struct ctl_rules_host *hosts, size_t n_hosts,
@@ -868,13 +1060,16 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
     struct ctl_rule *want;
     size_t n_want, added = 0, removed = 0;
 
-    if (!conn || !ctl_ofconn_is_ready(conn)) {
+    if (!conn || !ctl_ofconn_is_ready(conn) || sw->reading) {
         return;
     }
     enum ofp_version version = ctl_ofconn_version(conn);
     struct ctl_object_instance *insts = NULL;
     uint16_t *objects = NULL;
     size_t n_insts = 0, n_objects = 0, group_ops = 0;
+    if (sw->have_read) {
+        group_ops += ctl_switch_adopt_groups(sw, conn);
+    }
     if (sw->role == CTL_ROLE_OBJECT) {
         ctl_rr_probe(sw, conn);
         ctl_load_instances(ctl, &insts, &n_insts);
@@ -916,6 +1111,13 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         free(objects);
         return;
     }
+    if (sw->have_read) {
+        sw->have_read = false;
+        ctl_switch_adopt_flows(sw, conn, want, n_want);
+    }
+    if (sw->suspect.n) {
+        removed += ctl_switch_settle(sw, conn, want, n_want);
+    }
     for (size_t i = 0; i < sw->n_installed; i++) {
         struct ofpbuf *msg;
         if (!ctl_rule_in(&sw->installed[i], want, n_want)
@@ -924,9 +1126,24 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
             removed++;
         }
     }
+    size_t n_deferred = 0;
     for (size_t i = 0; i < n_want; i++) {
         struct ofpbuf *msg;
         if (ctl_rule_in(&want[i], sw->installed, sw->n_installed)) {
+            continue;
+        }
+        if (sw->suspect.n
+            && ctl_reconcile_find_same_match(&want[i], version,
+                                             sw->suspect.flows,
+                                             sw->suspect.n) >= 0) {
+            /* It would overwrite a read-back flow that the settling
+             * topology may still want as it is: not before it settles. */
+            char buf[256];
+            ctl_rule_format(&want[i], buf, sizeof buf);
+            VLOG_INFO("%s: held back until the topology settles: %s",
+                      ctl_ofconn_name(conn), buf);
+            want[i].table = CTL_RULE_DEFERRED;
+            n_deferred++;
             continue;
         }
         rc = ctl_rule_encode(&want[i], version, &msg);
@@ -946,6 +1163,15 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
     }
     free(insts);
     free(objects);
+    if (n_deferred) {
+        size_t k = 0;
+        for (size_t i = 0; i < n_want; i++) {
+            if (want[i].table != CTL_RULE_DEFERRED) {
+                want[k++] = want[i];
+            }
+        }
+        n_want = k;
+    }
     free(sw->installed);
     sw->installed = want;
     sw->n_installed = n_want;
@@ -995,32 +1221,99 @@ ctl_schedule_sync(struct ctl_controller *ctl)
     }
 }
 
-/* A (re)connected switch: its old rules are unknown, so flush everything
- * we may have installed before and install the whole set. */
+/* The barrier behind the read-back of a (re)connected switch: every flow
+ * stats and group description reply is in, so the switch is reconciled
+ * (ctl_switch_sync() adopts what it read). */
 static void
-ctl_switch_provision(struct ctl_controller *ctl, struct ctl_switch *sw)
+ctl_switch_read_done(struct ctl_ofconn *conn, int status, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_switch *sw = ctl_switch_find(peer->ctl, ctl_ofconn_dpid(conn));
+    struct ctl_rules_host *hosts;
+    size_t n_hosts;
+
+    if (status || !sw || sw->peer != peer || !sw->reading) {
+        return;
+    }
+    sw->reading = false;
+    sw->have_read = true;
+    ctl_load_hosts(peer->ctl, &hosts, &n_hosts);
+    ctl_switch_sync(peer->ctl, sw, hosts, n_hosts, 0);
+    free(hosts);
+}
+
+/* A (re)connected switch: what it holds is unknown, so it is read back
+ * (our flows, and an object router's groups) and reconciled when the
+ * barrier behind the requests comes back: identical rules and groups stay
+ * untouched (no blackout, round-robin assignments survive), stale ones go,
+ * missing ones are added.  An object router's round-robin probe goes
+ * first, so that how it resolves is known when its groups are judged. */
+static void
+ctl_switch_provision(struct ctl_switch *sw)
 {
     struct ctl_ofconn *conn = sw->peer->conn;
+    enum ofp_version version = ctl_ofconn_version(conn);
 
     free(sw->installed);
     sw->installed = NULL;
     sw->n_installed = 0;
-    struct ctl_rules_host *hosts;
-    size_t n_hosts;
-
-    ctl_ofconn_send(conn, ctl_rules_encode_flush(ctl_ofconn_version(conn)),
-                    NULL);
+    ctl_switch_groups_clear(sw);
+    ctl_reconcile_flows_clear(&sw->rx_flows);
+    ctl_reconcile_groups_clear(&sw->rx_groups);
+    ctl_reconcile_flows_clear(&sw->suspect);
     sw->resolve = CTL_RESOLVE_NONE;
     sw->rr_probing = false;
-    if (sw->role == CTL_ROLE_OBJECT
-        && ctl_ofconn_version(conn) == OFP15_VERSION) {
-        ctl_groups_flush(sw, conn);
-    } else {
-        ctl_switch_groups_clear(sw);
+    sw->have_read = false;
+    sw->stats_pending = false;
+    if (sw->role == CTL_ROLE_OBJECT) {
+        ctl_rr_probe(sw, conn);
     }
-    ctl_load_hosts(ctl, &hosts, &n_hosts);
-    ctl_switch_sync(ctl, sw, hosts, n_hosts, 0);
-    free(hosts);
+    ctl_ofconn_send(conn, ctl_reconcile_encode_flow_request(version), NULL);
+    if (sw->role == CTL_ROLE_OBJECT && version >= OFP11_VERSION) {
+        ctl_ofconn_send(conn, ctl_reconcile_encode_group_request(version),
+                        NULL);
+    }
+    sw->reading = true;
+    if (ctl_ofconn_barrier(conn, ctl_switch_read_done, sw->peer)) {
+        VLOG_WARN("%s: barrier failed", ctl_ofconn_name(conn));
+        sw->reading = false;
+    }
+}
+
+/* The barrier behind a flow stats refresh: the counters are complete. */
+static void
+ctl_switch_stats_done(struct ctl_ofconn *conn, int status, void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_switch *sw = ctl_switch_find(peer->ctl, ctl_ofconn_dpid(conn));
+
+    if (status || !sw || sw->peer != peer || !sw->stats_pending) {
+        return;
+    }
+    sw->stats_pending = false;
+    ctl_reconcile_flows_move(&sw->stats, &sw->rx_flows);
+    sw->stats_ms = uv_now(peer->ctl->loop);
+}
+
+/* Asks 'sw' for the counters of our flows (one refresh at a time, not
+ * while the connect read-back runs). */
+static void
+ctl_switch_stats_refresh(struct ctl_switch *sw)
+{
+    struct ctl_ofconn *conn = sw->peer ? sw->peer->conn : NULL;
+
+    if (!conn || !ctl_ofconn_is_ready(conn) || sw->reading
+        || sw->have_read || sw->stats_pending) {
+        return;
+    }
+    ctl_reconcile_flows_clear(&sw->rx_flows);
+    ctl_ofconn_send(conn,
+                    ctl_reconcile_encode_flow_request(ctl_ofconn_version(conn)),
+                    NULL);
+    sw->stats_pending = true;
+    if (ctl_ofconn_barrier(conn, ctl_switch_stats_done, sw->peer)) {
+        sw->stats_pending = false;
+    }
 }
 
 static void
@@ -1072,7 +1365,7 @@ ctl_peer_ready(struct ctl_ofconn *conn, void *aux)
     VLOG_INFO("%s: switch up, role %s", ctl_ofconn_name(conn),
               ctl_role_name(sw->role));
     ctl_db_switch_up(ctl, sw, conn);
-    ctl_switch_provision(ctl, sw);
+    ctl_switch_provision(sw);
     ctl_schedule_sync(ctl);
     ctl_status_write(ctl);
 }
@@ -1398,6 +1691,25 @@ ctl_peer_message(struct ctl_ofconn *conn, enum ofptype type,
     }
     if (type == OFPTYPE_PACKET_IN) {
         ctl_handle_packet_in(peer, oh);
+    } else if (type == OFPTYPE_FLOW_STATS_REPLY
+               && (sw->reading || sw->stats_pending)) {
+        int rc = ctl_reconcile_decode_flows(oh, &sw->rx_flows);
+        if (rc) {
+            VLOG_WARN_RL(&ctl_rl, "%s: flow stats reply: %s",
+                         ctl_ofconn_name(conn), strerror(-rc));
+        }
+    } else if (type == OFPTYPE_GROUP_DESC_STATS_REPLY && sw->reading) {
+        struct ctl_object_instance *insts;
+        size_t n_insts;
+        ctl_load_instances(peer->ctl, &insts, &n_insts);
+        int rc = ctl_reconcile_decode_groups(oh, ctl_ofconn_version(conn),
+                                             insts, n_insts,
+                                             &sw->rx_groups);
+        if (rc) {
+            VLOG_WARN_RL(&ctl_rl, "%s: group description reply: %s",
+                         ctl_ofconn_name(conn), strerror(-rc));
+        }
+        free(insts);
     }
 }
 
@@ -1485,9 +1797,86 @@ ctl_peer_closed(struct ctl_ofconn *conn, int reason, void *aux)
     ctl_peer_free(peer);
 }
 
+/* True when 'frame' ('len' bytes) may be SCAFFOLD control (IPv4, UDP,
+ * destination port the control objectID) or a discovery probe: those
+ * never take the L2 fast path. */
+static bool
+ctl_frame_is_special(const uint8_t *frame, size_t len)
+{
+    unsigned int type = (unsigned int) frame[12] << 8 | frame[13];
+
+    if (type == CTL_PROBE_ETHERTYPE) {
+        return true;
+    }
+    if (type != 0x0800) {
+        return false;
+    }
+    if (len < 14 + 20) {
+        return true;
+    }
+    size_t ihl = (frame[14] & 0xf) * 4;
+    if (frame[14 + 9] != 17) {
+        return false;
+    }
+    if (ihl < 20 || len < 14 + ihl + 4) {
+        return true;
+    }
+    unsigned int dport = (unsigned int) frame[14 + ihl + 2] << 8
+                         | frame[14 + ihl + 3];
+    return dport == SFP_OBJ_CONTROL;
+}
+
+/* The L2 learning hot path (OpenFlow 1.0, --l2-learning): a buffered
+ * packet-in for a known destination is answered from the switch's
+ * flow-mod template into the read's output batch, without decoding it
+ * through the generic path and without allocating.  Everything else
+ * (other versions, control frames, probes, floods, object routers) goes
+ * the ordinary way.  The packet-in's lengths are checked here: the
+ * header's length is the message's (ofconn framed it). */
+static bool
+ctl_peer_packet_in(struct ctl_ofconn *conn, const struct ofp_header *oh,
+                   void *aux)
+{
+    struct ctl_peer *peer = aux;
+    struct ctl_controller *ctl = peer->ctl;
+    size_t len = ntohs(oh->length);
+    size_t hdr = sizeof *oh + offsetof(struct ofp10_packet_in, data);
+
+    if (!ctl->cfg.l2_learning || oh->version != OFP10_VERSION
+        || len < hdr + 14) {
+        return false;
+    }
+    struct ctl_switch *sw = ctl_switch_find(ctl, ctl_ofconn_dpid(conn));
+    if (!sw || sw->peer != peer || sw->role == CTL_ROLE_OBJECT) {
+        return false;
+    }
+    const struct ofp10_packet_in *opi = (const void *) (oh + 1);
+    const uint8_t *frame = (const uint8_t *) oh + hdr;
+    size_t frame_len = len - hdr;
+    if (ctl_frame_is_special(frame, frame_len)) {
+        return false;
+    }
+    if (!sw->l2) {
+        sw->l2 = ctl_l2_create(CTL_L2_MAX_MACS);
+        if (!sw->l2) {
+            return false;
+        }
+    }
+    void *msg;
+    size_t msg_len;
+    if (ctl_l2_answer_fast(sw->l2, ntohs(opi->in_port),
+                           ntohl(opi->buffer_id), frame, frame_len, &msg,
+                           &msg_len)) {
+        return false;
+    }
+    ctl_ofconn_send_raw(conn, msg, msg_len);
+    return true;
+}
+
 static const struct ctl_ofconn_class ctl_peer_class = {
     .ready = ctl_peer_ready,
     .port_changed = ctl_peer_port_changed,
+    .packet_in = ctl_peer_packet_in,
     .message = ctl_peer_message,
     .error = ctl_peer_error,
     .closed = ctl_peer_closed,
@@ -1576,7 +1965,20 @@ ctl_lease_tick(uv_timer_t *timer)
     struct db_host *hosts;
     size_t n;
     int64_t now = ctl_wall_ms();
+    uint64_t loop_now = uv_now(ctl->loop);
+    struct ctl_switch *sw;
 
+    /* Counters of the rules, for the admin RPC: refreshed in the
+     * background on the switches we program. */
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        if (sw->suspect.n && loop_now >= sw->settle_ms) {
+            ctl_schedule_sync(ctl);
+        }
+        if (sw->role != CTL_ROLE_NONE
+            && loop_now - sw->stats_ms >= CTL_STATS_INTERVAL_MS) {
+            ctl_switch_stats_refresh(sw);
+        }
+    }
     if (!ctl->db || ctl_db_check(ctl, db_host_list_expired(ctl->db, now,
                                                            &hosts, &n),
                                  "expired host list") || !n) {
@@ -1737,12 +2139,27 @@ ctl_hook_rules(void *aux, uint64_t dpid, struct ctl_rpc_rule **rules,
     if (!sw) {
         return -ENOTCONN;
     }
+    if (uv_now(ctl->loop) - sw->stats_ms >= CTL_STATS_FRESH_MS) {
+        /* This answer has the last counters; the next one fresher. */
+        ctl_switch_stats_refresh(sw);
+    }
     if (!sw->n_installed) {
         return 0;
     }
     struct ctl_rpc_rule *out = calloc(sw->n_installed, sizeof *out);
-    if (!out) {
+    long *found = calloc(sw->n_installed, sizeof *found);
+    bool *keep = calloc(sw->stats.n + 1, sizeof *keep);
+    if (!out || !found || !keep) {
+        free(out);
+        free(found);
+        free(keep);
         return -ENOMEM;
+    }
+    if (!sw->peer || ctl_reconcile_diff(sw->installed, sw->n_installed,
+                                        ctl_ofconn_version(sw->peer->conn),
+                                        sw->stats.flows, sw->stats.n,
+                                        found, keep)) {
+        memset(found, 0xff, sw->n_installed * sizeof *found);
     }
     for (size_t i = 0; i < sw->n_installed; i++) {
         const struct ctl_rule *r = &sw->installed[i];
@@ -1754,8 +2171,14 @@ ctl_hook_rules(void *aux, uint64_t dpid, struct ctl_rpc_rule **rules,
         out[i].cookie = r->cookie;
         out[i].match = strdup(match);
         out[i].actions = strdup(actions);
-        /* Counters need a flow-stats request: not collected yet. */
+        if (found[i] >= 0) {
+            const struct ctl_reconcile_flow *f = &sw->stats.flows[found[i]];
+            out[i].n_packets = f->n_packets;
+            out[i].n_bytes = f->n_bytes;
+        }
     }
+    free(found);
+    free(keep);
     *rules = out;
     *n = sw->n_installed;
     return 0;

@@ -18,6 +18,7 @@
 #include "openvswitch/match.h"
 #include "openvswitch/ofp-actions.h"
 #include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-msgs.h"
 #include "openvswitch/ofp-packet.h"
 #include "openvswitch/ofpbuf.h"
 #include "controller/rules.h"
@@ -29,11 +30,38 @@ struct ctl_l2_entry {
     uint32_t port;              /* Port it was last seen on. */
 };
 
+/* The OpenFlow 1.0 answer flow-mod, encoded once by libopenvswitch and
+ * patched per packet-in (ctl_l2_answer_fast()). */
+struct ctl_l2_template {
+    bool ready;                 /* Encoded and its offsets verified. */
+    bool broken;                /* Encoding or verification failed: the
+                                 * fast path stays off. */
+    size_t len;                 /* Message length. */
+    uint8_t msg[128];           /* The message. */
+};
+
 struct ctl_l2 {
     struct hmap macs;           /* struct ctl_l2_entry by MAC. */
     struct ovs_list lru;        /* Least recently learnt first. */
     size_t max;                 /* Bound on entries. */
+    struct ctl_l2_template tpl; /* OpenFlow 1.0 answer template. */
 };
+
+/* Where the OpenFlow 1.0 flow-mod's variable fields sit: OVS's own message
+ * structs, after the 8-byte header; the output action is the standard
+ * ofp_action_output (type, len, port, max_len) right after the flow-mod. */
+#define CTL_L2_OFS_MATCH (sizeof(struct ofp_header) \
+                          + offsetof(struct ofp10_flow_mod, match))
+#define CTL_L2_OFS_IN_PORT (CTL_L2_OFS_MATCH \
+                            + offsetof(struct ofp10_match, in_port))
+#define CTL_L2_OFS_DL_SRC (CTL_L2_OFS_MATCH \
+                           + offsetof(struct ofp10_match, dl_src))
+#define CTL_L2_OFS_DL_DST (CTL_L2_OFS_MATCH \
+                           + offsetof(struct ofp10_match, dl_dst))
+#define CTL_L2_OFS_BUFFER (sizeof(struct ofp_header) \
+                           + offsetof(struct ofp10_flow_mod, buffer_id))
+#define CTL_L2_OFS_OUT_PORT (sizeof(struct ofp_header) \
+                             + sizeof(struct ofp10_flow_mod) + 4)
 
 static uint32_t
 ctl_l2_hash(const uint8_t mac[6])
@@ -143,6 +171,157 @@ ctl_l2_htonll(uint64_t x)
     return ((ovs_be64) htonl(x & 0xffffffff) << 32) | htonl(x >> 32);
 }
 
+/* Encodes the answer flow-mod: in_port, dl_src, dl_dst -> output:out,
+ * naming 'buffer_id'.  The caller owns the result. */
+static struct ofpbuf *
+ctl_l2_encode_flow_mod(enum ofp_version version, uint32_t in_port,
+                       const uint8_t src_mac[6], const uint8_t dst_mac[6],
+                       uint32_t out, uint32_t buffer_id)
+{
+    uint64_t stub[64 / 8];
+    struct ofpbuf ofpacts;
+    struct match match;
+    struct eth_addr src, dst;
+
+    ofpbuf_use_stub(&ofpacts, stub, sizeof stub);
+    ofpact_put_OUTPUT(&ofpacts)->port = OFP_PORT_C(out);
+    memcpy(src.ea, src_mac, 6);
+    memcpy(dst.ea, dst_mac, 6);
+    match_init_catchall(&match);
+    match_set_in_port(&match, OFP_PORT_C(in_port));
+    match_set_dl_src(&match, src);
+    match_set_dl_dst(&match, dst);
+    struct ofputil_flow_mod fm = {
+        .priority = CTL_L2_PRIORITY,
+        .new_cookie = ctl_l2_htonll(ctl_cookie(CTL_COOKIE_L2_FLOW, 0)),
+        .table_id = CTL_TABLE_CLASSIFY,
+        .command = OFPFC_ADD,
+        .idle_timeout = CTL_L2_IDLE,
+        .buffer_id = buffer_id,
+        .out_port = OFPP_ANY,
+        .out_group = OFPG_ANY,
+        .ofpacts = ofpacts.data,
+        .ofpacts_len = ofpacts.size,
+    };
+    minimatch_init(&fm.match, &match);
+    struct ofpbuf *msg = ofputil_encode_flow_mod(
+        &fm, ofputil_protocol_from_ofp_version(version));
+    minimatch_destroy(&fm.match);
+    ofpbuf_uninit(&ofpacts);
+    return msg;
+}
+
+static uint32_t
+ctl_l2_get16(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 8 | p[1];
+}
+
+static uint32_t
+ctl_l2_get32(const uint8_t *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | p[3];
+}
+
+static void
+ctl_l2_put16(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v;
+}
+
+static void
+ctl_l2_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+/* Encodes the OpenFlow 1.0 answer template of 'l2' once, with marker
+ * values in every field the fast path patches, and checks that each
+ * marker is where the offsets say: if libopenvswitch ever lays the message
+ * out differently, the fast path stays off rather than sending garbage. */
+static void
+ctl_l2_template_init(struct ctl_l2 *l2)
+{
+    static const uint8_t src[6] = { 0x0a, 0x5c, 0x01, 0x02, 0x03, 0x04 };
+    static const uint8_t dst[6] = { 0x0a, 0x5c, 0x05, 0x06, 0x07, 0x08 };
+    struct ctl_l2_template *t = &l2->tpl;
+    struct ofpbuf *msg = ctl_l2_encode_flow_mod(OFP10_VERSION, 0x1234, src,
+                                                dst, 0x4321, 0x5c5c0001);
+
+    t->broken = true;
+    if (!msg) {
+        return;
+    }
+    ofpmsg_update_length(msg);
+    const uint8_t *b = msg->data;
+    if (msg->size <= sizeof t->msg
+        && msg->size >= CTL_L2_OFS_OUT_PORT + 2
+        && ctl_l2_get16(b + CTL_L2_OFS_IN_PORT) == 0x1234
+        && !memcmp(b + CTL_L2_OFS_DL_SRC, src, 6)
+        && !memcmp(b + CTL_L2_OFS_DL_DST, dst, 6)
+        && ctl_l2_get32(b + CTL_L2_OFS_BUFFER) == 0x5c5c0001
+        && ctl_l2_get16(b + CTL_L2_OFS_OUT_PORT) == 0x4321) {
+        memcpy(t->msg, b, msg->size);
+        t->len = msg->size;
+        t->broken = false;
+        t->ready = true;
+    }
+    ofpbuf_delete(msg);
+}
+
+/* The fast path of ctl_l2_answer() for an OpenFlow 1.0 switch: learns
+ * from the packet-in of 'frame' ('len' bytes, buffered in 'buffer_id',
+ * arrived on 'in_port') and, when the answer is one flow-mod naming the
+ * buffer (known unicast destination on another port), patches the
+ * switch's template (encoded once by libopenvswitch) and points '*msg' at
+ * it ('*msg_len' bytes, owned by 'l2', valid until the next call; the
+ * sender patches the xid).  No allocation.  Returns 0; -EAGAIN when the
+ * answer is something else (flood, unbuffered, destination behind
+ * 'in_port', port beyond 16 bits, no template): the caller then uses
+ * ctl_l2_answer(), which learns again harmlessly; -EINVAL for a runt. */
+int
+ctl_l2_answer_fast(struct ctl_l2 *l2, uint32_t in_port, uint32_t buffer_id,
+                   const void *frame, size_t len, void **msg,
+                   size_t *msg_len)
+{
+    const uint8_t *eth = frame;
+
+    if (len < 14) {
+        return -EINVAL;
+    }
+    ctl_l2_learn(l2, eth + 6, in_port);
+    if (eth[0] & 1 || buffer_id == UINT32_MAX || in_port > 0xff00) {
+        return -EAGAIN;
+    }
+    uint32_t out = ctl_l2_lookup(l2, eth);
+    if (!out || out == in_port || out > 0xff00) {
+        return -EAGAIN;
+    }
+    if (!l2->tpl.ready) {
+        if (l2->tpl.broken) {
+            return -EAGAIN;
+        }
+        ctl_l2_template_init(l2);
+        if (!l2->tpl.ready) {
+            return -EAGAIN;
+        }
+    }
+    uint8_t *t = l2->tpl.msg;
+    ctl_l2_put16(t + CTL_L2_OFS_IN_PORT, in_port);
+    memcpy(t + CTL_L2_OFS_DL_SRC, eth + 6, 6);
+    memcpy(t + CTL_L2_OFS_DL_DST, eth, 6);
+    ctl_l2_put32(t + CTL_L2_OFS_BUFFER, buffer_id);
+    ctl_l2_put16(t + CTL_L2_OFS_OUT_PORT, out);
+    *msg = t;
+    *msg_len = l2->tpl.len;
+    return 0;
+}
+
 /* Learns from the packet-in of 'frame' ('len' bytes, in 'buffer_id' or
  * UINT32_MAX when not buffered) that arrived on 'in_port', and makes the
  * answer: for a known unicast destination on another port, a flow-mod in
@@ -175,29 +354,8 @@ ctl_l2_answer(struct ctl_l2 *l2, enum ofp_version version, uint32_t in_port,
     ofpbuf_use_stub(&ofpacts, stub, sizeof stub);
     ofpact_put_OUTPUT(&ofpacts)->port = out ? OFP_PORT_C(out) : OFPP_FLOOD;
     if (out) {
-        struct match match;
-        struct eth_addr src, dst;
-        memcpy(src.ea, eth + 6, 6);
-        memcpy(dst.ea, eth, 6);
-        match_init_catchall(&match);
-        match_set_in_port(&match, OFP_PORT_C(in_port));
-        match_set_dl_src(&match, src);
-        match_set_dl_dst(&match, dst);
-        struct ofputil_flow_mod fm = {
-            .priority = CTL_L2_PRIORITY,
-            .new_cookie = ctl_l2_htonll(ctl_cookie(CTL_COOKIE_L2_FLOW, 0)),
-            .table_id = CTL_TABLE_CLASSIFY,
-            .command = OFPFC_ADD,
-            .idle_timeout = CTL_L2_IDLE,
-            .buffer_id = buffer_id,
-            .out_port = OFPP_ANY,
-            .out_group = OFPG_ANY,
-            .ofpacts = ofpacts.data,
-            .ofpacts_len = ofpacts.size,
-        };
-        minimatch_init(&fm.match, &match);
-        *flow_mod = ofputil_encode_flow_mod(&fm, proto);
-        minimatch_destroy(&fm.match);
+        *flow_mod = ctl_l2_encode_flow_mod(version, in_port, eth + 6, eth,
+                                           out, buffer_id);
     }
     if (!out || buffer_id == UINT32_MAX) {
         struct ofputil_packet_out po = {

@@ -11,6 +11,12 @@
  * also gets a packet-out; an unknown or multicast destination is flooded
  * by a packet-out.
  *
+ * Fast path (OpenFlow 1.0, the cbench-style load): ctl_l2_answer_fast()
+ * answers a buffered packet-in for a known destination by patching a
+ * per-switch flow-mod template that libopenvswitch encoded once (buffer
+ * id, in_port, dl_src, dl_dst, output port), with no allocation; anything
+ * else falls back to ctl_l2_answer().
+ *
  * One table per switch, bounded (least recently learnt MAC evicted first).
  * No I/O: the caller sends the messages, which it owns.
  */
@@ -39,5 +45,9 @@ size_t ctl_l2_count(const struct ctl_l2 *);
 int ctl_l2_answer(struct ctl_l2 *, enum ofp_version, uint32_t in_port,
                   uint32_t buffer_id, const void *frame, size_t len,
                   struct ofpbuf **flow_mod, struct ofpbuf **packet_out);
+
+int ctl_l2_answer_fast(struct ctl_l2 *, uint32_t in_port, uint32_t buffer_id,
+                       const void *frame, size_t len, void **msg,
+                       size_t *msg_len);
 
 #endif /* controller/l2.h */

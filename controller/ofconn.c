@@ -47,12 +47,23 @@ static struct vlog_rate_limit ctl_rl = VLOG_RATE_LIMIT_INIT(5, 20);
  * too, but generously (a restart of 100 switches logs in full). */
 static struct vlog_rate_limit ctl_conn_rl = VLOG_RATE_LIMIT_INIT(50, 500);
 
+/* Initial size of the output batch of one read. */
+#define CTL_OFCONN_BATCH 65536
+
+/* Flow control: when this much output waits for a switch, reading from it
+ * stops (its requests wait in its own socket buffers) until the queue is
+ * down to the low mark. */
+#define CTL_OFCONN_HIGH_WATER (8u * 1024 * 1024)
+#define CTL_OFCONN_LOW_WATER (2u * 1024 * 1024)
+
 /* A slow switch that lets this much output pile up is dropped. */
 #define CTL_OFCONN_MAX_BACKLOG (16u * 1024 * 1024)
 
 /* OFPT_HELLO is message type 0 in every OpenFlow version; libopenvswitch
  * only names it per version through ofpraw. */
 #define CTL_OFPT_HELLO 0
+/* OFPT_PACKET_IN is message type 10 in OpenFlow 1.0 to 1.5. */
+#define CTL_OFPT_PACKET_IN 10
 
 enum ctl_ofconn_state {
     CTL_OFCONN_CONNECTING,      /* Active connection, TCP not up yet. */
@@ -99,6 +110,12 @@ struct ctl_ofconn {
     char name[96];              /* Log name: peer, then dpid and peer. */
 
     struct ofpbuf rx;           /* Bytes received, not yet dispatched. */
+    bool corked;                /* Inside a read: output goes to 'tx'. */
+    struct ofpbuf *tx;          /* Output batched during one read, sent by
+                                 * one uv_write at its end; NULL if none. */
+    struct ofpbuf *tx_spare;    /* A written batch buffer kept for reuse. */
+    bool rx_paused;             /* Reading stopped: too much output queued
+                                 * (CTL_OFCONN_HIGH_WATER). */
     char rbuf[65536];           /* libuv read buffer. */
 
     struct ctl_ofconn_port *ports; /* Ports, unordered. */
@@ -119,6 +136,9 @@ static void ctl_ofconn_dispatch(struct ctl_ofconn *,
 static void ctl_ofconn_garbage(struct ctl_ofconn *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int ctl_ofconn_write(struct ctl_ofconn *, struct ofpbuf *);
+static int ctl_ofconn_write_now(struct ctl_ofconn *, struct ofpbuf *);
+static void ctl_ofconn_batch(struct ctl_ofconn *, const void *, size_t);
+static void ctl_ofconn_uncork(struct ctl_ofconn *);
 
 /* Accepts a pending connection on 'server'.  On success '*connp' is the new
  * connection (hello already sent).  On failure nothing is called back and a
@@ -229,6 +249,33 @@ ctl_ofconn_send(struct ctl_ofconn *conn, struct ofpbuf *msg, uint32_t *xidp)
 }
 
 /* Sends 'msg' keeping its xid (a reply).  Takes ownership of 'msg'. */
+/* Sends the 'len' bytes at 'data', one complete message (length field
+ * right) that the caller keeps, with the next xid of 'conn' patched in.
+ * Inside a read the message joins the read's batch without any
+ * allocation; outside it is copied to a buffer of its own.  For answers
+ * made from templates (L2 learning). */
+int
+ctl_ofconn_send_raw(struct ctl_ofconn *conn, void *data, size_t len)
+{
+    struct ofp_header *oh = data;
+
+    if (len < sizeof *oh || ntohs(oh->length) != len) {
+        return -EINVAL;
+    }
+    if (conn->closing || conn->state == CTL_OFCONN_CONNECTING) {
+        return -ENOTCONN;
+    }
+    oh->xid = htonl(conn->next_xid++);
+    if (!conn->next_xid) {
+        conn->next_xid = 1;
+    }
+    if (conn->corked) {
+        ctl_ofconn_batch(conn, data, len);
+        return 0;
+    }
+    return ctl_ofconn_write_now(conn, ofpbuf_clone_data(data, len));
+}
+
 int
 ctl_ofconn_send_reply(struct ctl_ofconn *conn, struct ofpbuf *msg)
 {
@@ -358,6 +405,8 @@ ctl_ofconn_handle_closed(uv_handle_t *handle)
 
     if (--conn->open_handles == 0) {
         ofpbuf_uninit(&conn->rx);
+        ofpbuf_delete(conn->tx);
+        ofpbuf_delete(conn->tx_spare);
         free(conn->ports);
         free(conn->barriers);
         free(conn);
@@ -443,34 +492,77 @@ ctl_ofconn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     conn->last_rx_ms = uv_now(stream->loop);
-    ofpbuf_put(&conn->rx, buf->base, nread);
 
-    while (!conn->closing && conn->rx.size >= sizeof(struct ofp_header)) {
-        const struct ofp_header *oh = conn->rx.data;
+    /* Messages are dispatched straight from the read buffer; only a
+     * message cut by the end of a read is kept in 'rx' (and completed by
+     * the next reads). */
+    const uint8_t *p;
+    size_t n;
+    if (conn->rx.size) {
+        ofpbuf_put(&conn->rx, buf->base, nread);
+        p = conn->rx.data;
+        n = conn->rx.size;
+    } else {
+        p = (const uint8_t *) buf->base;
+        n = nread;
+    }
+
+    /* Everything this read delivers is answered by one write. */
+    conn->corked = true;
+    while (!conn->closing && n >= sizeof(struct ofp_header)) {
+        const struct ofp_header *oh = (const struct ofp_header *) p;
         size_t len = ntohs(oh->length);
 
         if (oh->version < OFP10_VERSION || oh->version > OFP15_VERSION + 1) {
             ctl_ofconn_garbage(conn, "bad OpenFlow version 0x%02x",
                                oh->version);
-            return;
+            break;
         }
         if (len < sizeof *oh) {
             ctl_ofconn_garbage(conn, "message length %zu < 8", len);
-            return;
+            break;
         }
         if (conn->state > CTL_OFCONN_HELLO && oh->version != conn->version) {
             ctl_ofconn_garbage(conn, "version 0x%02x after negotiating "
                                "0x%02x", oh->version, conn->version);
-            return;
+            break;
         }
-        if (conn->rx.size < len) {
+        if (n < len) {
             break;
         }
         ctl_ofconn_dispatch(conn, oh);
-        ofpbuf_pull(&conn->rx, len);
+        p += len;
+        n -= len;
     }
-    if (!conn->closing) {
+    ctl_ofconn_uncork(conn);
+    if (conn->closing) {
+        return;
+    }
+    if (uv_stream_get_write_queue_size(stream) > CTL_OFCONN_HIGH_WATER) {
+        /* The switch sends faster than it reads our answers. */
+        uv_read_stop(stream);
+        conn->rx_paused = true;
+    }
+    if (conn->rx.size) {
+        ofpbuf_pull(&conn->rx, conn->rx.size - n);
         ctl_ofconn_compact(&conn->rx);
+    } else if (n) {
+        ofpbuf_put(&conn->rx, p, n);
+    }
+}
+
+/* Ends a read: sends its batch, if any, in one write. */
+static void
+ctl_ofconn_uncork(struct ctl_ofconn *conn)
+{
+    struct ofpbuf *tx = conn->tx;
+
+    conn->corked = false;
+    conn->tx = NULL;
+    if (tx && tx->size && !conn->closing) {
+        ctl_ofconn_write_now(conn, tx);
+    } else {
+        ofpbuf_delete(tx);
     }
 }
 
@@ -545,14 +637,42 @@ ctl_ofconn_garbage(struct ctl_ofconn *conn, const char *fmt, ...)
     ctl_ofconn_fail(conn, -EPROTO);
 }
 
+/* Frees 'msg', which has been written, or keeps it as 'conn''s spare
+ * batch buffer for the next read. */
+static void
+ctl_ofconn_recycle(struct ctl_ofconn *conn, struct ofpbuf *msg)
+{
+    if (!conn->closing && !conn->tx_spare
+        && msg->allocated >= CTL_OFCONN_BATCH) {
+        ofpbuf_clear(msg);
+        conn->tx_spare = msg;
+    } else {
+        ofpbuf_delete(msg);
+    }
+}
+
 static void
 ctl_ofconn_written(uv_write_t *req, int status)
 {
     struct ctl_wreq *w = (struct ctl_wreq *) req;
     struct ctl_ofconn *conn = req->handle->data;
 
-    ofpbuf_delete(w->msg);
+    ctl_ofconn_recycle(conn, w->msg);
     free(w);
+    if (conn->rx_paused && !conn->closing && !status) {
+        /* The switch reads our output: it is alive. */
+        conn->last_rx_ms = uv_now(conn->tcp.loop);
+        if (uv_stream_get_write_queue_size((uv_stream_t *) &conn->tcp)
+            <= CTL_OFCONN_LOW_WATER) {
+            conn->rx_paused = false;
+            int rc = uv_read_start((uv_stream_t *) &conn->tcp,
+                                   ctl_ofconn_alloc, ctl_ofconn_read);
+            if (rc) {
+                ctl_ofconn_fail(conn, rc);
+                return;
+            }
+        }
+    }
     if (status && status != UV_ECANCELED && !conn->closing) {
         VLOG_WARN_RL(&ctl_rl, "%s: write error: %s", conn->name,
                      uv_strerror(status));
@@ -576,6 +696,30 @@ ctl_ofconn_write(struct ctl_ofconn *conn, struct ofpbuf *msg)
         VLOG_DBG("%s: send %s", conn->name, s);
         free(s);
     }
+    if (conn->corked) {
+        ctl_ofconn_batch(conn, msg->data, msg->size);
+        ofpbuf_delete(msg);
+        return 0;
+    }
+    return ctl_ofconn_write_now(conn, msg);
+}
+
+/* Appends the 'len' bytes of message 'data' to the batch of 'conn'. */
+static void
+ctl_ofconn_batch(struct ctl_ofconn *conn, const void *data, size_t len)
+{
+    if (!conn->tx) {
+        conn->tx = conn->tx_spare ? conn->tx_spare
+                                  : ofpbuf_new(CTL_OFCONN_BATCH);
+        conn->tx_spare = NULL;
+    }
+    ofpbuf_put(conn->tx, data, len);
+}
+
+/* Queues 'msg' (owned, framed) to libuv. */
+static int
+ctl_ofconn_write_now(struct ctl_ofconn *conn, struct ofpbuf *msg)
+{
     if (uv_stream_get_write_queue_size((uv_stream_t *) &conn->tcp)
         > CTL_OFCONN_MAX_BACKLOG) {
         ofpbuf_delete(msg);
@@ -583,6 +727,23 @@ ctl_ofconn_write(struct ctl_ofconn *conn, struct ofpbuf *msg)
                      conn->name);
         ctl_ofconn_fail(conn, -ENOBUFS);
         return -ENOBUFS;
+    }
+
+    /* Nothing queued: try the socket right away, which spares the write
+     * request and its callback when the kernel takes everything. */
+    uv_buf_t now = uv_buf_init(msg->data, msg->size);
+    int n = uv_try_write((uv_stream_t *) &conn->tcp, &now, 1);
+    if (n == (int) msg->size) {
+        ctl_ofconn_recycle(conn, msg);
+        return 0;
+    } else if (n > 0) {
+        ofpbuf_pull(msg, n);
+    } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+        ofpbuf_delete(msg);
+        VLOG_WARN_RL(&ctl_rl, "%s: write failed: %s", conn->name,
+                     uv_strerror(n));
+        ctl_ofconn_fail(conn, n);
+        return n;
     }
 
     struct ctl_wreq *w = malloc(sizeof *w);
@@ -853,6 +1014,12 @@ ctl_ofconn_dispatch(struct ctl_ofconn *conn, const struct ofp_header *oh)
 
     if (conn->state == CTL_OFCONN_HELLO) {
         ctl_ofconn_handle_hello(conn, oh);
+        return;
+    }
+    if (oh->type == CTL_OFPT_PACKET_IN && conn->state == CTL_OFCONN_READY
+        && conn->class->packet_in && !VLOG_IS_DBG_ENABLED()
+        && conn->class->packet_in(conn, oh, conn->aux)) {
+        /* The owner's hot path took it. */
         return;
     }
     error = ofptype_decode(&type, oh);

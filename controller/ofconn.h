@@ -10,6 +10,12 @@
  * decodes OpenFlow errors by name.  Anything that does not frame or decode
  * is logged (rate-limited) and closes this connection only.
  *
+ * Output is batched per read: every message sent while the messages of one
+ * read are dispatched (answers, mostly) leaves in one uv_write at the end
+ * of that read; outside a read each message is written at once.  A write
+ * first tries the socket directly (uv_try_write) and queues only what the
+ * kernel did not take.
+ *
  * Lifetime (libuv style): the owner allocates nothing; ctl_ofconn_accept()
  * or ctl_ofconn_connect() create the connection, the owner's callbacks
  * report progress, and ctl_ofconn_close() (or a protocol failure) ends it.
@@ -56,6 +62,13 @@ struct ctl_ofconn_class {
      * replies without a tracker).  'oh' is valid during the call only. */
     void (*message)(struct ctl_ofconn *, enum ofptype,
                     const struct ofp_header *oh, void *aux);
+    /* Optional hot path: every OFPT_PACKET_IN after ready, framed (its
+     * length is the message's) but not decoded yet.  Returns true when
+     * the owner handled it (validating every length it reads); false
+     * sends it down the ordinary path (decoded, then 'message').  'oh' is
+     * valid during the call only. */
+    bool (*packet_in)(struct ctl_ofconn *, const struct ofp_header *oh,
+                      void *aux);
     /* An OFPT_ERROR, already logged; 'xid' of the failed request. */
     void (*error)(struct ctl_ofconn *, uint32_t xid, enum ofperr, void *aux);
     /* The connection is gone; 'reason' is 0 for a local close or a
@@ -79,6 +92,7 @@ void ctl_ofconn_close(struct ctl_ofconn *);
 
 int ctl_ofconn_send(struct ctl_ofconn *, struct ofpbuf *, uint32_t *xidp);
 int ctl_ofconn_send_reply(struct ctl_ofconn *, struct ofpbuf *);
+int ctl_ofconn_send_raw(struct ctl_ofconn *, void *data, size_t len);
 int ctl_ofconn_barrier(struct ctl_ofconn *, ctl_ofconn_barrier_cb *,
                        void *aux);
 
