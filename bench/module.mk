@@ -36,3 +36,27 @@ bench-ofload: $(BUILD)/bin/sf-ofload
 	    $(if $(OFLOAD_CONTROLLER),--controller-cmd '$(OFLOAD_CONTROLLER)')
 
 .PHONY: bench-ofload
+
+# ---- issue 8, items 1-5: the whole benchmark suite (bench/run.py) --------
+# sf-callbench: per-call latency of libsf and ping-pong RTT of any size
+# (bench/sf-calls.c).
+CALLB_OBJS := $(BUILD)/obj/bench/sf-calls.o
+
+PROGRAMS += $(BUILD)/bin/sf-callbench
+
+$(BUILD)/bin/sf-callbench: $(CALLB_OBJS) $$(EXISTING_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(CALLB_OBJS) $(EXISTING_LIBS) -lm -lpthread
+
+# make bench: every benchmark, full size; make bench-quick: < 10 minutes.
+# BENCH_ARGS adds options (e.g. BENCH_ARGS='--only latency --out DIR').
+BENCH_DEPS := $(BUILD)/bin/sf-callbench $(BUILD)/bin/sf-ofload \
+    $(BUILD)/bin/sf-ofload-ref
+
+bench: $(BENCH_DEPS)
+	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
+
+bench-quick: $(BENCH_DEPS)
+	/usr/bin/python3 bench/run.py --quick $(BENCH_ARGS)
+
+.PHONY: bench bench-quick
