@@ -48,7 +48,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import scenario                                    # noqa: E402
-from scenario import Checks                        # noqa: E402
 import scaffold                                    # noqa: E402
 from scaffold import ScaffoldTopo, scaffold_net, SF_BIN  # noqa: E402
 from throughput import setup_kernel_udp, parse_json  # noqa: E402
@@ -201,10 +200,7 @@ def run(a, out, checks):
         h1, h2 = net.get('h1', 'h2')
         print('# run directory %s (removed at the end; --keep-run keeps it)'
               % net.scaffold.rundir, flush=True)
-        joins = {h.name: h.sf_join.get('prefix') for h in (h1, h2)}
-        checks('h1 and h2 joined the controller (%s)' % ', '.join(
-            '%s=%s' % kv for kv in sorted(joins.items())),
-            all(joins.values()), joins)
+        joins = scenario.check_joined(checks, (h1, h2), 'h1 and h2')
         k1, k2 = setup_kernel_udp(h1, h2)
         isrv = h2.sf_popen([IPERF, '-s', '--object', OBJ_IPERF],
                            log=os.path.join(logs, 'sf-iperf-h2.log'))
@@ -347,45 +343,11 @@ def print_summary(s):
     if s.get('not_measured'):
         print('  NOT measured (no sf-callbench): %s'
               % ', '.join(s['not_measured']))
-    print('  CSV: %s/{rtt,calls}.csv' % s['out'])
-    if s.get('png'):
-        print('  plot: %s' % s['png'])
+    scenario.print_outputs(s, '{rtt,calls}.csv')
 
 
 def main():
-    a = options()
-    scenario.install_signals()
-    if os.geteuid() != 0:
-        print('# %s.py needs root' % NAME)
-        return 77
-    for b in (IPERF, scaffold.ScaffoldController.binary,
-              scaffold.ScaffoldHost.agent_binary):
-        if not os.access(b, os.X_OK):
-            print('# %s not built (make)' % b)
-            return 77
-    from mininet.log import setLogLevel
-    setLogLevel('info' if a.verbose else 'warning')
-    out = scenario.out_dir(NAME, a.out)
-    checks = Checks()
-    summary = {}
-    try:
-        summary = run(a, out, checks)
-    except KeyboardInterrupt:
-        print('# %s: interrupted; everything it started was stopped' % NAME)
-        return 130
-    except Exception as e:                         # pylint: disable=broad-except
-        import traceback
-        traceback.print_exc()
-        checks('%s ran to the end' % NAME, False, '%s: %s'
-               % (type(e).__name__, e))
-    summary.update(checks_failed=checks.failed, checks_passed=checks.passed)
-    with open(os.path.join(out, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=1)
-    print_summary(summary)
-    print('  checks: %d passed, %d failed%s' % (
-        checks.passed, len(checks.failed),
-        (': ' + '; '.join(checks.failed)) if checks.failed else ''))
-    return 1 if checks.failed else 0
+    return scenario.main(NAME, options, (IPERF,), run, print_summary)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,6 @@ status: 0 all checks passed, 1 a check failed, 2 usage, 77 cannot run here,
     /usr/bin/python3 mininet/mobility.py [--quick] [--out DIR]
 """
 
-import json
 import os
 import re
 import sys
@@ -35,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import scenario                                    # noqa: E402
-from scenario import Checks, Events                # noqa: E402
+from scenario import Events                        # noqa: E402
 import scaffold                                    # noqa: E402
 from scaffold import ScaffoldTopo, scaffold_net, SF_BIN, move_host  # noqa
 
@@ -92,10 +91,7 @@ def run(a, out, checks):
         scenario.make_file(src, a.size)
         dst = os.path.join(rundir, 'received.bin')
         logs = os.path.join(out, 'logs')
-        joins = {h.name: h.sf_join.get('prefix') for h in (h1, h2, h3)}
-        checks('every host joined the controller (%s)' % ', '.join(
-            '%s=%s' % kv for kv in sorted(joins.items())),
-            all(joins.values()), joins)
+        joins = scenario.check_joined(checks, (h1, h2, h3), 'every host')
         old = h1.join_info()
 
         srv = h2.sf_popen([TFTP, '-s', '--object', OBJ, '--root', root,
@@ -308,47 +304,12 @@ def print_summary(s):
     print('  client: %s' % s.get('client_summary'))
     print('  (from the output file size sampled every %s ms)'
           % s.get('sample_ms'))
-    print('  CSV: %s/{samples,throughput,events,outages}.csv' % s['out'])
-    if s.get('png'):
-        print('  plot: %s' % s['png'])
+    scenario.print_outputs(s, '{samples,throughput,events,outages}.csv')
 
 
 def main():
-    a = options()
-    scenario.install_signals()
-    if os.geteuid() != 0:
-        print('# %s.py needs root' % NAME)
-        return 77
-    for b in (TFTP, scaffold.ScaffoldController.binary,
-              scaffold.ScaffoldHost.agent_binary):
-        if not os.access(b, os.X_OK):
-            print('# %s not built (make)' % b)
-            return 77
-    from mininet.log import setLogLevel
-    setLogLevel('info' if a.verbose else 'warning')
-    out = scenario.out_dir(NAME, a.out)
-    checks = Checks()
-    summary = {}
-    try:
-        summary = run(a, out, checks)
-    except KeyboardInterrupt:
-        print('# %s: interrupted; everything it started was stopped'
-              % NAME)
-        return 130
-    except Exception as e:                         # pylint: disable=broad-except
-        import traceback
-        traceback.print_exc()
-        checks('%s ran to the end' % NAME, False, '%s: %s'
-               % (type(e).__name__, e))
-    summary.update(sample_ms=a.sample_ms, checks_failed=checks.failed,
-                   checks_passed=checks.passed)
-    with open(os.path.join(out, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=1)
-    print_summary(summary)
-    print('  checks: %d passed, %d failed%s' % (
-        checks.passed, len(checks.failed),
-        (': ' + '; '.join(checks.failed)) if checks.failed else ''))
-    return 1 if checks.failed else 0
+    return scenario.main(NAME, options, (TFTP,), run, print_summary,
+                         extra=lambda a: {'sample_ms': a.sample_ms})
 
 
 if __name__ == '__main__':

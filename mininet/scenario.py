@@ -24,6 +24,7 @@ Files written to the output folder (--out, default mininet/out/NAME-TIME/):
 import argparse
 import csv
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -395,3 +396,63 @@ class Checks(object):
             print('not ok - %s%s' % (text, ' (%s)' % detail if detail
                                      else ''), flush=True)
         return cond
+
+
+def check_joined(checks, hosts, who):
+    """Check that hosts joined the controller; their prefixes by name."""
+    joins = {h.name: h.sf_join.get('prefix') for h in hosts}
+    checks('%s joined the controller (%s)' % (who, ', '.join(
+        '%s=%s' % kv for kv in sorted(joins.items()))),
+        all(joins.values()), joins)
+    return joins
+
+
+def print_outputs(s, csvs):
+    """The summary's last lines: where the CSVs (csvs, relative to the
+    output directory) and the plot are."""
+    print('  CSV: %s/%s' % (s['out'], csvs))
+    if s.get('png'):
+        print('  plot: %s' % s['png'])
+
+
+def main(name, options, binaries, run, print_summary, extra=None):
+    """A scenario script's main(): parse the options, check that it can run
+    here (root, binaries built: 77), run(a, out, checks) (interrupted: 130),
+    write summary.json, print the summary and the checks; 1 if a check
+    failed, else 0.  extra(a) gives more summary keys (before the checks')."""
+    import scaffold
+    a = options()
+    install_signals()
+    if os.geteuid() != 0:
+        print('# %s.py needs root' % name)
+        return 77
+    for b in tuple(binaries) + (scaffold.ScaffoldController.binary,
+                                scaffold.ScaffoldHost.agent_binary):
+        if not os.access(b, os.X_OK):
+            print('# %s not built (make)' % b)
+            return 77
+    from mininet.log import setLogLevel
+    setLogLevel('info' if a.verbose else 'warning')
+    out = out_dir(name, a.out)
+    checks = Checks()
+    summary = {}
+    try:
+        summary = run(a, out, checks)
+    except KeyboardInterrupt:
+        print('# %s: interrupted; everything it started was stopped' % name)
+        return 130
+    except Exception as e:                 # pylint: disable=broad-except
+        import traceback
+        traceback.print_exc()
+        checks('%s ran to the end' % name, False, '%s: %s'
+               % (type(e).__name__, e))
+    if extra:
+        summary.update(extra(a))
+    summary.update(checks_failed=checks.failed, checks_passed=checks.passed)
+    with open(os.path.join(out, 'summary.json'), 'w') as f:
+        json.dump(summary, f, indent=1)
+    print_summary(summary)
+    print('  checks: %d passed, %d failed%s' % (
+        checks.passed, len(checks.failed),
+        (': ' + '; '.join(checks.failed)) if checks.failed else ''))
+    return 1 if checks.failed else 0

@@ -42,7 +42,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import scenario                                    # noqa: E402
-from scenario import Checks                        # noqa: E402
 import scaffold                                    # noqa: E402
 from scaffold import ScaffoldTopo, scaffold_net, SF_BIN  # noqa: E402
 
@@ -223,10 +222,7 @@ def run(a, out, checks):
         h1, h2 = net.get('h1', 'h2')
         print('# run directory %s (removed at the end; --keep-run keeps it)'
               % net.scaffold.rundir, flush=True)
-        joins = {h.name: h.sf_join.get('prefix') for h in (h1, h2)}
-        checks('h1 and h2 joined the controller (%s)' % ', '.join(
-            '%s=%s' % kv for kv in sorted(joins.items())),
-            all(joins.values()), joins)
+        joins = scenario.check_joined(checks, (h1, h2), 'h1 and h2')
         srv = h2.sf_popen([IPERF, '-s', '--object', OBJ, '--json'],
                           log=os.path.join(logs, 'server-scaffold-h2.log'))
         udp_ok = not a.no_udp
@@ -344,45 +340,11 @@ def print_summary(s):
                 r['jitter_ms'] or 0))
         print('  %-9s | %-38s | %-38s' % (
             ('%g M' % rate) if rate else 'unlimited', cells[0], cells[1]))
-    print('  CSV: %s/throughput.csv' % s['out'])
-    if s.get('png'):
-        print('  plot: %s' % s['png'])
+    scenario.print_outputs(s, 'throughput.csv')
 
 
 def main():
-    a = options()
-    scenario.install_signals()
-    if os.geteuid() != 0:
-        print('# %s.py needs root' % NAME)
-        return 77
-    for b in (IPERF, scaffold.ScaffoldController.binary,
-              scaffold.ScaffoldHost.agent_binary):
-        if not os.access(b, os.X_OK):
-            print('# %s not built (make)' % b)
-            return 77
-    from mininet.log import setLogLevel
-    setLogLevel('info' if a.verbose else 'warning')
-    out = scenario.out_dir(NAME, a.out)
-    checks = Checks()
-    summary = {}
-    try:
-        summary = run(a, out, checks)
-    except KeyboardInterrupt:
-        print('# %s: interrupted; everything it started was stopped' % NAME)
-        return 130
-    except Exception as e:                         # pylint: disable=broad-except
-        import traceback
-        traceback.print_exc()
-        checks('%s ran to the end' % NAME, False, '%s: %s'
-               % (type(e).__name__, e))
-    summary.update(checks_failed=checks.failed, checks_passed=checks.passed)
-    with open(os.path.join(out, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=1)
-    print_summary(summary)
-    print('  checks: %d passed, %d failed%s' % (
-        checks.passed, len(checks.failed),
-        (': ' + '; '.join(checks.failed)) if checks.failed else ''))
-    return 1 if checks.failed else 0
+    return scenario.main(NAME, options, (IPERF,), run, print_summary)
 
 
 if __name__ == '__main__':
