@@ -13,20 +13,11 @@
 # switches (which answer echo requests) stay, and SIGTERM stops the
 # controller cleanly.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/ctl.sh"
 sf_isolate "$@"
 sf_init controller_basic
 
-CTL=${SF_CTL:-$SF_BIN/scaffold-controller}
-PY=/usr/bin/python3
-[ -x "$CTL" ] || sf_die "build/bin/scaffold-controller not built"
-
-OVS=$SF_TMP/ovs
-STATE=$SF_TMP/state
-LOG=$SF_TMP/controller.log
-PORT=$((20000 + RANDOM % 20000))
-S1=c1$SF_ID
-S2=c2$SF_ID
-S3=c3$SF_ID
+ctl_vars c
 S4=c4$SF_ID         # passive: the controller connects to it (--connect)
 PPORT=$((PORT + 1))
 
@@ -46,12 +37,7 @@ sf_ovs_vsctl "$OVS" set bridge "$S4" other-config:datapath-id=0000000000000004 \
     protocols=OpenFlow13 -- set-controller "$S4" "ptcp:$PPORT:127.0.0.1" \
     || sf_die "passive controller on $S4"
 
-sf_veth "a1$SF_ID" "a2$SF_ID" || sf_die "veth a"
-sf_veth "b2$SF_ID" "b3$SF_ID" || sf_die "veth b"
-sf_port_add "$OVS" "$S1" "a1$SF_ID" 1 || sf_die "port s1:1"
-sf_port_add "$OVS" "$S2" "a2$SF_ID" 1 || sf_die "port s2:1"
-sf_port_add "$OVS" "$S2" "b2$SF_ID" 2 || sf_die "port s2:2"
-sf_port_add "$OVS" "$S3" "b3$SF_ID" 1 || sf_die "port s3:1"
+ctl_chain
 
 # SF_CTL_WRAPPER="valgrind --leak-check=full --error-exitcode=3" runs it
 # under a checker (same process, so $! and signals still work).

@@ -25,6 +25,7 @@
 # group, sends unresolved SYNs to itself and resolves them round robin
 # (packet-out + an idle_timeout=10 exact 5-tuple flow each).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/ctl.sh"
 sf_isolate "$@"
 sf_init controller_object
 
@@ -61,16 +62,7 @@ ip -n "${NS[3]}" link set "f3$SF_ID" address "${MAC[3]}"
 ip -n "${NS[3]}" link set "f3$SF_ID" up
 
 # --- switches: s1, s2 (and s3 in part 1) on the patched OVS --------------------
-sf_ovs_start "$OVS" || sf_die "start private patched OVS"
-for br in "$S1" "$S2" "$S3"; do
-    sf_br_add "$OVS" "$br" secure || sf_die "add $br"
-done
-sf_ovs_vsctl "$OVS" set bridge "$S1" other-config:datapath-id=0000000000000001 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S2" other-config:datapath-id=0000000000000002 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S3" other-config:datapath-id=0000000000000003 \
-    protocols=OpenFlow15 || sf_die "set datapath ids"
+ctl_switches "private patched OVS"
 sf_veth "a1$SF_ID" "a2$SF_ID" || sf_die "veth s1-s2"
 sf_veth "b1$SF_ID" "b3$SF_ID" || sf_die "veth s1-s3"
 sf_veth "c2$SF_ID" "c3$SF_ID" || sf_die "veth s2-s3"

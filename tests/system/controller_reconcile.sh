@@ -11,32 +11,13 @@
 #     kept, a deleted wanted flow is added back, no duplicates,
 #   - sfctl rules shows the switch's packet counters.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/ctl.sh"
 sf_isolate "$@"
 sf_init controller_reconcile
 
-CTL=${SF_CTL:-$SF_BIN/scaffold-controller}
+ctl_vars q
 SFCTL=$SF_BIN/sfctl
-PY=/usr/bin/python3
-[ -x "$CTL" ] || sf_die "build/bin/scaffold-controller not built"
-
-OVS=$SF_TMP/ovs
-STATE=$SF_TMP/state
-PORT=$((20000 + RANDOM % 20000))
-S1=q1$SF_ID
-S2=q2$SF_ID
-S3=q3$SF_ID
-
-sf_ovs_start "$OVS" || sf_die "start private OVS"
-for i in 1 2 3; do
-    eval "br=\$S$i"
-    sf_br_add "$OVS" "$br" secure || sf_die "add $br"
-done
-sf_ovs_vsctl "$OVS" set bridge "$S1" other-config:datapath-id=0000000000000001 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S2" other-config:datapath-id=0000000000000002 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S3" other-config:datapath-id=0000000000000003 \
-    protocols=OpenFlow15 || sf_die "set datapath ids"
+ctl_switches
 sf_veth "a1$SF_ID" "a2$SF_ID" || sf_die "veth a"
 sf_veth "b2$SF_ID" "b3$SF_ID" || sf_die "veth b"
 sf_veth "p1$SF_ID" "e1$SF_ID" || sf_die "veth h1"

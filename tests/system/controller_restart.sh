@@ -13,37 +13,13 @@
 # from h1 to h2 (Ethernet rewritten on the last hop) while dropping a
 # forged source.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/ctl.sh"
 sf_isolate "$@"
 sf_init controller_restart
 
-CTL=${SF_CTL:-$SF_BIN/scaffold-controller}
-PY=/usr/bin/python3
-[ -x "$CTL" ] || sf_die "build/bin/scaffold-controller not built"
-
-OVS=$SF_TMP/ovs
-STATE=$SF_TMP/state
-PORT=$((20000 + RANDOM % 20000))
-S1=r1$SF_ID
-S2=r2$SF_ID
-S3=r3$SF_ID
-
-sf_ovs_start "$OVS" || sf_die "start private OVS"
-for i in 1 2 3; do
-    eval "br=\$S$i"
-    sf_br_add "$OVS" "$br" secure || sf_die "add $br"
-done
-sf_ovs_vsctl "$OVS" set bridge "$S1" other-config:datapath-id=0000000000000001 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S2" other-config:datapath-id=0000000000000002 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S3" other-config:datapath-id=0000000000000003 \
-    protocols=OpenFlow15 || sf_die "set datapath ids"
-sf_veth "a1$SF_ID" "a2$SF_ID" || sf_die "veth a"
-sf_veth "b2$SF_ID" "b3$SF_ID" || sf_die "veth b"
-sf_port_add "$OVS" "$S1" "a1$SF_ID" 1 || sf_die "port s1:1"
-sf_port_add "$OVS" "$S2" "a2$SF_ID" 1 || sf_die "port s2:1"
-sf_port_add "$OVS" "$S2" "b2$SF_ID" 2 || sf_die "port s2:2"
-sf_port_add "$OVS" "$S3" "b3$SF_ID" 1 || sf_die "port s3:1"
+ctl_vars r
+ctl_switches
+ctl_chain
 
 # Hosts: veth pairs with one end in a namespace.
 NS1=$(sf_netns h1) || sf_die "netns h1"

@@ -17,37 +17,13 @@
 #     arrives is reported (a figure, not a pass criterion: sf-iperf will
 #     pace and measure properly).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/ctl.sh"
 sf_isolate "$@"
 sf_init hostagent_ovs
 
-CTL=${SF_CTL:-$SF_BIN/scaffold-controller}
-PY=/usr/bin/python3
-[ -x "$CTL" ] || sf_die "build/bin/scaffold-controller not built"
-
-OVS=$SF_TMP/ovs
-STATE=$SF_TMP/state
-LOG=$SF_TMP/controller.log
-PORT=$((20000 + RANDOM % 20000))
-S1=j1$SF_ID
-S2=j2$SF_ID
-S3=j3$SF_ID
-
-sf_ovs_start "$OVS" || sf_die "start private OVS"
-for br in "$S1" "$S2" "$S3"; do
-    sf_br_add "$OVS" "$br" secure || sf_die "add $br"
-done
-sf_ovs_vsctl "$OVS" set bridge "$S1" other-config:datapath-id=0000000000000001 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S2" other-config:datapath-id=0000000000000002 \
-    protocols=OpenFlow13 \
-    -- set bridge "$S3" other-config:datapath-id=0000000000000003 \
-    protocols=OpenFlow15 || sf_die "set datapath ids"
-sf_veth "a1$SF_ID" "a2$SF_ID" || sf_die "veth a"
-sf_veth "b2$SF_ID" "b3$SF_ID" || sf_die "veth b"
-sf_port_add "$OVS" "$S1" "a1$SF_ID" 1 || sf_die "port s1:1"
-sf_port_add "$OVS" "$S2" "a2$SF_ID" 1 || sf_die "port s2:1"
-sf_port_add "$OVS" "$S2" "b2$SF_ID" 2 || sf_die "port s2:2"
-sf_port_add "$OVS" "$S3" "b3$SF_ID" 1 || sf_die "port s3:1"
+ctl_vars j
+ctl_switches
+ctl_chain
 
 sf_netns h1 >/dev/null || sf_die "netns h1"
 sf_netns h2 >/dev/null || sf_die "netns h2"
@@ -61,19 +37,7 @@ MAC2=$(ip netns exec "$NS2" cat "/sys/class/net/e2$SF_ID/address")
 sf_port_add "$OVS" "$S1" "p1$SF_ID" 5 || sf_die "port s1:5"
 sf_port_add "$OVS" "$S2" "p2$SF_ID" 6 || sf_die "port s2:6"
 
-APORT=$((PORT + 1))
-$SF_CTL_WRAPPER "$CTL" --listen "tcp:127.0.0.1:$PORT" --state-dir "$STATE" \
-    --ssid 1 --role 1=label --role 2=label --role 3=object \
-    --admin-tcp "tcp:127.0.0.1:$APORT" --admin-token "tok$SF_ID" \
-    --probe-interval 200 --link-timeout 1000 >"$LOG" 2>&1 &
-CPID=$!
-sf_on_exit "kill $CPID"
-for s in "$S1" "$S2" "$S3"; do
-    sf_ovs_vsctl "$OVS" set-controller "$s" "tcp:127.0.0.1:$PORT" \
-        -- set controller "$s" max_backoff=1000 || sf_die "set-controller"
-done
-status_has() { grep -q -- "$1" "$STATE/status"; }
-check "links discovered" sf_wait 15 status_has "^links 4$"
+ctl_start
 
 
 AGENT=$SF_BIN/scaffold-hostagent
