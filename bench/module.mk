@@ -48,9 +48,20 @@ $(BUILD)/bin/sf-callbench: $(CALLB_OBJS) $$(EXISTING_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(CALLB_OBJS) $(EXISTING_LIBS) -lm -lpthread
 
+# sf-ctlload: joins/s, binds/s and leaves/s of many emulated hosts through
+# the real control plane (bench/ctlload.c).
+CTLL_OBJS := $(BUILD)/obj/bench/ctlload.o
+
+PROGRAMS += $(BUILD)/bin/sf-ctlload
+
+$(BUILD)/bin/sf-ctlload: $(CTLL_OBJS) $$(EXISTING_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(CTLL_OBJS) $(EXISTING_LIBS) -lprotobuf-c
+
 # make bench: every benchmark, full size; make bench-quick: < 10 minutes.
 # BENCH_ARGS adds options (e.g. BENCH_ARGS='--only latency --out DIR').
-BENCH_DEPS := $(BUILD)/bin/sf-callbench $(BUILD)/bin/sf-ofload \
+BENCH_DEPS := $(BUILD)/bin/sf-callbench $(BUILD)/bin/sf-ctlload \
+    $(BUILD)/bin/sf-ofload \
     $(BUILD)/bin/sf-ofload-ref
 
 bench: $(BENCH_DEPS)
