@@ -16,8 +16,9 @@ Benchmarks (--only takes these names, comma-separated):
            sf-iperf --rtt) SCAFFOLD vs kernel UDP; per-call latency of
            libsf (sf-callbench calls) vs kernel TCP calls.
   outage   mininet/failover.py and mobility.py, N repetitions each.
-  scale    N hosts (quick 100, full 1000) over 10 label routers, each with
-           its own agent joining the controller and holding a bound flow;
+  scale    N hosts (quick 100, full 1000; --scale-sizes) over 10 label
+           routers, each with its own agent joining the controller (ssIDs
+           1-8, hostID blocks of 128) and holding a bound flow;
            convergence, RSS, rules per router, rules changed by one move.
   ofload   bench/ofload.sh: sf-ofload against ovs-testcontroller and the
            SCAFFOLD controller (--l2-learning).
@@ -763,18 +764,57 @@ def flow_set(text):
     return s
 
 
-def scale_once(n_hosts, out):
-    from scaffold import ScaffoldLineTopo, scaffold_net, move_host, \
-        stop_process
+# The controller serves SCALE_SSIDS (254 hostIDs each) and hands each label
+# router hostIDs in blocks of SCALE_BLOCK: with at most 128 hosts per
+# router every router has one block, so a router carries 3 rules per
+# attached host plus one route per other router's block plus a constant
+# (docs/protocol.md section 2).
+SCALE_SSIDS = '1-8'
+SCALE_BLOCK = 128
+
+
+def group_set(text):
+    """Buckets of every group in `ovs-ofctl dump-groups` output."""
+    s = set()
+    for line in text.splitlines():
+        m = re.match(r'\s*group_id=(\d+),(.*)', line)
+        if m:
+            for b in m.group(2).split('bucket=')[1:]:
+                s.add((m.group(1), b.strip().rstrip(',')))
+    return s
+
+
+def scale_blocks(state_dir):
+    """The controller's hostID blocks (rows of its store, read only)."""
+    import sqlite3
+    try:
+        db = sqlite3.connect('file:%s?mode=ro' % os.path.join(
+            state_dir, 'scaffold.db'), uri=True, timeout=5)
+        try:
+            return db.execute('SELECT ss_id, first_host, size, dpid FROM '
+                              'blocks ORDER BY 1, 2').fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+
+
+def scale_once(n_hosts, out, ssids=SCALE_SSIDS, block=SCALE_BLOCK):
+    from functools import partial
+    from scaffold import ScaffoldLineTopo, ScaffoldController, \
+        scaffold_net, move_host, stop_process
     n_routers = 10
     per = n_hosts // n_routers
     obj = 6000
     rows = []
     topo = ScaffoldLineTopo(n_routers, per)
     t_build = time.time()
+    ctl_cls = partial(ScaffoldController, extra_args=[
+        '--ssids', ssids, '--host-block', str(block)])
     # Agents are started by us (host_params agent=False), after the
     # network is up, so that the join time is the control plane's alone.
-    with scaffold_net(topo, controller=True, host_params={'agent': False},
+    with scaffold_net(topo, controller=ctl_cls,
+                      host_params={'agent': False},
                       wait=60, wait_joined=0) as net:
         log('scale: %d hosts on %d label routers built in %.1f s' % (
             n_hosts, n_routers, time.time() - t_build))
@@ -840,6 +880,9 @@ def scale_once(n_hosts, out):
             proto = 'OpenFlow15' if r == topo.object_router else 'OpenFlow13'
             rules[r] = flow_set(ovs.ofctl('-O', proto, 'dump-flows', r,
                                           check=False))
+        groups = group_set(ovs.ofctl('-O', 'OpenFlow15', 'dump-groups',
+                                     topo.object_router, check=False))
+        blocks = scale_blocks(ctl.state_dir)
         per_router = {r: len(rules[r]) for r in topo.routers}
         log('scale: controller RSS %s KiB, agent RSS median %s max %s KiB, '
             'rules per label router %s' % (
@@ -850,6 +893,20 @@ def scale_once(n_hosts, out):
         # r9 and the object router).
         mover = hosts[-1]
         old = mover.sf_prefix
+        # The mover holds a bound flow (sf-callbench hold) and serves an
+        # instance of its own, so that the object router's buckets move.
+        mover_srv = mover.sf_popen([os.path.join(BIN, 'sf-callbench'),
+                                    'server', '--object', obj + 1])
+        deadline = time.time() + 20
+        while old not in ctl.sfctl('instances', obj + 1).stdout and \
+                time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        groups = group_set(ovs.ofctl('-O', 'OpenFlow15', 'dump-groups',
+                                     topo.object_router, check=False))
+        rules[topo.object_router] = flow_set(ovs.ofctl(
+            '-O', 'OpenFlow15', 'dump-flows', topo.object_router,
+            check=False))
         move_host(net, mover, topo.routers[-2], down_s=0.2)
         t_mv = time.time()
         try:
@@ -858,28 +915,37 @@ def scale_once(n_hosts, out):
         except RuntimeError:
             t_rejoin = None
         time.sleep(1.5)
+        groups_after = group_set(ovs.ofctl('-O', 'OpenFlow15',
+                                           'dump-groups', topo.object_router,
+                                           check=False))
+        buckets_changed = len(groups ^ groups_after)
         changed = {}
         for r in topo.routers + [topo.object_router]:
             proto = 'OpenFlow15' if r == topo.object_router else 'OpenFlow13'
             now = flow_set(ovs.ofctl('-O', proto, 'dump-flows', r,
                                      check=False))
             changed[r] = (len(now - rules[r]), len(rules[r] - now))
+        stop_process(mover_srv)
         total_changed = sum(a + b for a, b in changed.values())
         touched = sum(1 for a, b in changed.values() if a + b)
-        log('scale: move %s -> %s: rejoined in %s s, %d rules changed on %d '
-            'switches %s' % (old, mover.sf_prefix, fmt(t_rejoin, 3),
-                             total_changed, touched, changed))
+        if t_rejoin is None:
+            # No move happened: nothing to count.
+            total_changed = touched = buckets_changed = None
+        log('scale: move %s -> %s: rejoined in %s s, %s rules changed on %s '
+            'switches %s, %s buckets changed on the object router' % (
+                old, mover.sf_prefix, fmt(t_rejoin, 3), total_changed,
+                touched, changed, buckets_changed))
         stop_process(srv)
         for p in holders:
             stop_process(p)
+        n_blocks = len(blocks) if isinstance(blocks, list) else None
         for i, r in enumerate(topo.routers):
             att = sum(1 for h in topo.host_router.values() if h == r)
             ports = (i > 0) + (i < n_routers - 1) + 1
             rows.append(dict(network_hosts=n_hosts, router=r,
                              rules=per_router[r], hosts=att,
                              switch_ports=ports,
-                             residual=per_router[r] - n_hosts - 2 * att -
-                             ports,
+                             residual=per_router[r] - 3 * att - ports,
                              added_by_move=changed[r][0],
                              removed_by_move=changed[r][1]))
         rows.append(dict(network_hosts=n_hosts, router=topo.object_router,
@@ -899,17 +965,24 @@ def scale_once(n_hosts, out):
                if agent_rss else None,
                agent_rss_kib_max=max(agent_rss) if agent_rss else None,
                move_rejoin_s=t_rejoin, move_rules_changed=total_changed,
-               move_switches_touched=touched, rules=rows,
+               move_switches_touched=touched,
+               move_buckets_changed=buckets_changed, blocks=n_blocks,
+               ssids=ssids, host_block=block, rules=rows,
                agent_rss=agent_rss, per=per)
     return res
 
 
 def bench_scale(args, out, summ):
-    sizes = [50, 100] if args.quick else [200, 1000]
+    sizes = getattr(args, 'scale_sizes', None) or \
+        ([50, 100] if args.quick else [200, 1000])
     runs = []
     for n in sizes:
         log('scale: %d hosts' % n)
-        runs.append(scale_once(n, out))
+        runs.append(scale_once(n, out,
+                               getattr(args, 'scale_ssids', None)
+                               or SCALE_SSIDS,
+                               getattr(args, 'scale_block', None)
+                               or SCALE_BLOCK))
     res = runs[-1]
     n_hosts, n_routers, per = res['hosts'], res['routers'], res['per']
     joined, t_join, conn, t_conn = res['joined'], res['join_s'], \
@@ -965,30 +1038,48 @@ def bench_scale(args, out, summ):
              for x in runs}
     same = len({tuple(v) for v in resid.values()}) == 1
     summ.add('4 scale', 'rules per label router, max (%d hosts in the '
-             'network, %d attached)' % (n_hosts, per), mx, '-', None, '-',
+             'network, %d attached; ssIDs %s, blocks of %d, %s blocks)' % (
+                 n_hosts, per, res['ssids'], res['host_block'],
+                 res['blocks']), mx, '-', None, '-',
              'hosts + a constant', same,
-             unit='= network hosts + 2 x attached + switch ports + '
-             'residual %s at %s hosts' % (
-                 ' / '.join(str(v) for v in resid.values()),
-                 ' / '.join(str(k) for k in resid)))
+             unit='= 3 x attached + switch ports + residual %s at %s '
+             'hosts' % (' / '.join(str(v) for v in resid.values()),
+                        ' / '.join(str(k) for k in resid)))
     small = runs[0]
-    if joined < n_hosts or res['move_rejoin_s'] is None:
-        # Not every host joined (the mover among them, perhaps): the rule
-        # counts and the move say nothing about the target.
+    if len(runs) < 2:
+        summ.rows[-1]['met'] = None
+        summ.rows[-1]['target'] += ' (not judged: one network size)'
+    if joined < n_hosts:
+        # Not every host joined: the rule counts say nothing about the
+        # target.
         summ.rows[-1]['met'] = None
         summ.rows[-1]['target'] += ' (not judged: %d of %d hosts joined)' \
             % (joined, n_hosts)
+
+    def moved(x):
+        """The move's figures of run x, or 'not measured'."""
+        if x['move_rejoin_s'] is None or x['move_rules_changed'] is None:
+            return 'not measured (the moved host did not re-join)'
+        return '%d rules on %d of %d switches, %s buckets' % (
+            x['move_rules_changed'], x['move_switches_touched'],
+            x['routers'] + 1, x['move_buckets_changed'])
+    measured = res['move_rejoin_s'] is not None \
+        and total_changed is not None
+    # The path of the move: the old router, the new one and the object
+    # router (whose flows only change if a block is allocated).
     summ.add('4 scale', 'rules changed by one move to the next router '
-             '(added+removed)', total_changed, '-', None, '-',
-             'proportional to the path (3 switches)' + (
-                 '' if res['move_rejoin_s'] is not None else
-                 ' (not judged: the moved host did not re-join)'),
-             touched <= 3 if res['move_rejoin_s'] is not None else None,
-             unit='%d of %d switches touched; %d at %d hosts' % (
-                 touched, n_routers + 1, small['move_rules_changed'],
-                 small['hosts']))
+             '(flows added+removed; object router buckets)',
+             total_changed if measured else 'not measured', '-', None, '-',
+             'proportional to the path (<= 3 switches: old router, new '
+             'router, object router)' + (
+                 '' if measured else ' (not judged: not measured)'),
+             touched <= 3 if measured else None,
+             unit=('%s; at %d hosts: %s' % (moved(res), small['hosts'],
+                                             moved(small)))
+             if len(runs) > 1 else moved(res))
     summ.add('4 scale', 'move: re-joined after link up (s)',
-             res['move_rejoin_s'], '-', None, '-', '(reported)', None)
+             res['move_rejoin_s'] if res['move_rejoin_s'] is not None
+             else 'not measured', '-', None, '-', '(reported)', None)
     return [{k: v for k, v in x.items() if k not in ('rules', 'agent_rss')}
             for x in runs]
 
@@ -1165,13 +1256,20 @@ def write_report(args, outdir, summ, results, errors, m0, elapsed):
         'Plain UDP/TCP do not recover from a server failure or an address '
         'change at all.  outage/outages.csv, outages.png, per-run folders.',
         'scale': 'ScaffoldLineTopo(10 routers, N/10 hosts each) on one '
-        'private userspace OVS, agents started (nsenter) after the network '
+        'private userspace OVS, the controller serving ssIDs ' +
+        SCALE_SSIDS + ' with hostID blocks of ' + str(SCALE_BLOCK) +
+        ' by default (`--scale-ssids`, `--scale-block`; the summary '
+        'names the values used), agents '
+        'started (nsenter) after the network '
         'is up; converge = all hosts listed by `sfctl hosts`; then h1 '
         'serves an object and every other host holds a bound flow to it '
         '(`sf-callbench hold`).  Rules: `ovs-ofctl dump-flows` per label '
-        'router; a move = the last host\'s cable moved from r10 to r9 '
-        '(move_host), '
-        'rules diffed on every switch (1.5 s after the re-join).  Two '
+        'router; residual = rules - 3 x attached hosts - switch ports.  A '
+        'move = the last host (holding its flow and serving an instance of '
+        'its own) has its cable moved from r10 to r9 (move_host), '
+        'flows diffed on every switch and the object router\'s group '
+        'buckets diffed (1.5 s after the re-join); a move that did not '
+        'happen is "not measured".  Two '
         'network sizes, so that the per-router residual shows whether it '
         'is constant.  RSS from /proc/PID/status.  No '
         'plain counterpart (ordinary hosts need no join).  scale/.',
@@ -1218,7 +1316,26 @@ def main():
                     help='run only these: %s' % ', '.join(ALL))
     ap.add_argument('--out', metavar='DIR',
                     help='output folder (default bench/out/TIMESTAMP)')
+    ap.add_argument('--scale-sizes', metavar='N[,N]',
+                    help='scale: network sizes in hosts, multiples of 10 '
+                    '(default 200,1000; --quick 50,100); the last is '
+                    'the one judged')
+    ap.add_argument('--scale-ssids', metavar='LIST',
+                    help='scale: the controller\'s --ssids (default %s)'
+                    % SCALE_SSIDS)
+    ap.add_argument('--scale-block', metavar='B', type=int,
+                    help='scale: the controller\'s --host-block (default '
+                    '%d)' % SCALE_BLOCK)
     args = ap.parse_args()
+    if args.scale_sizes:
+        try:
+            args.scale_sizes = [int(x) for x in args.scale_sizes.split(',')]
+        except ValueError:
+            args.scale_sizes = None
+        if not args.scale_sizes or any(n < 10 or n % 10 or n > 2000
+                                       for n in args.scale_sizes):
+            ap.error('--scale-sizes: expected host counts 10..2000, '
+                     'multiples of 10, comma-separated')
     sel = ALL
     if args.only:
         sel = [s.strip() for s in args.only.split(',') if s.strip()]

@@ -53,6 +53,7 @@ ctl_config_init(struct ctl_config *cfg)
     snprintf(cfg->listen, sizeof cfg->listen, "tcp:0.0.0.0:6653");
     snprintf(cfg->state_dir, sizeof cfg->state_dir, "/var/lib/scaffold");
     cfg->ssid = 1;
+    cfg->host_block = 16;
     cfg->log_level = CTL_LOG_INFO;
     cfg->echo_interval_ms = 5000;
     cfg->dead_timeout_ms = 15000;
@@ -303,6 +304,104 @@ ctl_set_ssid(struct ctl_config *cfg, const char *value, char *err,
         return -EINVAL;
     }
     cfg->ssid = v;
+    cfg->ssid_set = true;
+    return 0;
+}
+
+/* Parses an ssID list ("1-8", "1,3,5-8": ssIDs 1..254, N or N-M items,
+ * comma-separated, no spaces) into the bitmap 'set' (bit N = ssID N).
+ * Returns 0, or -EINVAL with a message naming the value and the bad item
+ * in 'err'. */
+int
+ctl_config_parse_ssids(const char *text, uint8_t set[32], char *err,
+                       size_t err_len)
+{
+    char buf[256];
+    char *save = NULL;
+
+    memset(set, 0, 32);
+    if (!text || !*text || strlen(text) >= sizeof buf) {
+        snprintf(err, err_len, "ssids: bad list '%s' (expected ssIDs "
+                 "1..254 as N or N-M, comma-separated, e.g. 1-8 or "
+                 "1,3,5-8)", text ? text : "");
+        return -EINVAL;
+    }
+    snprintf(buf, sizeof buf, "%s", text);
+    if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,")) {
+        snprintf(err, err_len, "ssids: bad list '%s': empty item", text);
+        return -EINVAL;
+    }
+    for (char *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *dash = strchr(item, '-');
+        unsigned long lo, hi;
+        if (dash) {
+            *dash = '\0';
+        }
+        if (ctl_parse_uint(item, 1, 254, &lo)
+            || (dash && ctl_parse_uint(dash + 1, 1, 254, &hi))) {
+            if (dash) {
+                *dash = '-';
+            }
+            snprintf(err, err_len, "ssids: bad item '%s' in '%s' (expected "
+                     "ssIDs 1..254 as N or N-M)", item, text);
+            return -EINVAL;
+        }
+        if (!dash) {
+            hi = lo;
+        } else if (hi < lo) {
+            snprintf(err, err_len, "ssids: reversed range '%lu-%lu' in "
+                     "'%s'", lo, hi, text);
+            return -EINVAL;
+        }
+        for (unsigned long ss = lo; ss <= hi; ss++) {
+            set[ss / 8] |= 1u << (ss % 8);
+        }
+    }
+    return 0;
+}
+
+static int
+ctl_set_ssids(struct ctl_config *cfg, const char *value, const char *what,
+              char *err, size_t err_len)
+{
+    int rc = ctl_config_parse_ssids(value, cfg->ssids, err, err_len);
+
+    if (!rc && strlen(value) >= sizeof cfg->ssids_text) {
+        snprintf(err, err_len, "%s: value too long (max %zu)", what,
+                 sizeof cfg->ssids_text - 1);
+        rc = -EINVAL;
+    }
+    if (rc) {
+        memset(cfg->ssids, 0, sizeof cfg->ssids);
+        return rc;
+    }
+    snprintf(cfg->ssids_text, sizeof cfg->ssids_text, "%s", value);
+    cfg->ssids_set = true;
+    if (!cfg->ssid_set) {
+        /* The primary ssID defaults to the lowest one served. */
+        for (unsigned int ss = 1; ss < 255; ss++) {
+            if (cfg->ssids[ss / 8] & (1u << (ss % 8))) {
+                cfg->ssid = ss;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+ctl_set_host_block(struct ctl_config *cfg, const char *value,
+                   const char *what, char *err, size_t err_len)
+{
+    unsigned long v;
+
+    if (ctl_parse_uint(value, 1, 256, &v) || (v & (v - 1))) {
+        snprintf(err, err_len, "%s: bad value '%s' (expected a power of two, "
+                 "1..256)", what, value);
+        return -EINVAL;
+    }
+    cfg->host_block = v;
     return 0;
 }
 
@@ -342,6 +441,10 @@ ctl_set_key(struct ctl_config *cfg, const char *section, const char *key,
                                   value, key, err, err_len);
         } else if (!strcmp(key, "ssid")) {
             return ctl_set_ssid(cfg, value, err, err_len);
+        } else if (!strcmp(key, "ssids")) {
+            return ctl_set_ssids(cfg, value, key, err, err_len);
+        } else if (!strcmp(key, "host_block")) {
+            return ctl_set_host_block(cfg, value, key, err, err_len);
         } else if (!strcmp(key, "l2_learning")) {
             if (!strcmp(value, "yes") || !strcmp(value, "true")) {
                 cfg->l2_learning = true;
@@ -433,6 +536,8 @@ enum {
     CTL_OPT_STATE_DIR,
     CTL_OPT_STATUS_FILE,
     CTL_OPT_SSID,
+    CTL_OPT_SSIDS,
+    CTL_OPT_HOST_BLOCK,
     CTL_OPT_ROLE,
     CTL_OPT_LOG_LEVEL,
     CTL_OPT_CONFIG,
@@ -453,6 +558,8 @@ static const struct option ctl_long_options[] = {
     {"state-dir", required_argument, NULL, CTL_OPT_STATE_DIR},
     {"status-file", required_argument, NULL, CTL_OPT_STATUS_FILE},
     {"ssid", required_argument, NULL, CTL_OPT_SSID},
+    {"ssids", required_argument, NULL, CTL_OPT_SSIDS},
+    {"host-block", required_argument, NULL, CTL_OPT_HOST_BLOCK},
     {"role", required_argument, NULL, CTL_OPT_ROLE},
     {"log-level", required_argument, NULL, CTL_OPT_LOG_LEVEL},
     {"config", required_argument, NULL, CTL_OPT_CONFIG},
@@ -482,7 +589,14 @@ ctl_config_usage(const char *program_name)
            "(default /var/lib/scaffold)\n"
            "  --status-file FILE     status snapshot "
            "(default STATE_DIR/status)\n"
-           "  --ssid N               domain id, 1..255 (default 1)\n"
+           "  --ssid N               primary domain id, 1..255 "
+           "(default 1, or the\n"
+           "                         lowest of --ssids)\n"
+           "  --ssids LIST           ssIDs served, e.g. 1-8 or 1,3,5-8 "
+           "(default: --ssid)\n"
+           "  --host-block B         hostIDs per label-router block, a "
+           "power of two\n"
+           "                         1..256 (default 16)\n"
            "  --role DPID=ROLE       label|object, DPID in hex "
            "(repeatable)\n"
            "  --log-level LEVEL      off|emer|err|warn|info|dbg "
@@ -535,6 +649,12 @@ ctl_apply_option(struct ctl_config *cfg, int opt, const char *arg,
         break;
     case CTL_OPT_SSID:
         rc = ctl_set_ssid(cfg, arg, msg, sizeof msg);
+        break;
+    case CTL_OPT_SSIDS:
+        rc = ctl_set_ssids(cfg, arg, "--ssids", msg, sizeof msg);
+        break;
+    case CTL_OPT_HOST_BLOCK:
+        rc = ctl_set_host_block(cfg, arg, "--host-block", msg, sizeof msg);
         break;
     case CTL_OPT_ROLE: {
         char buf[64];
@@ -676,7 +796,37 @@ ctl_config_check(const struct ctl_config *cfg, char *err, size_t err_len)
                  cfg->probe_interval_ms);
         return -EINVAL;
     }
+    if (cfg->ssids_set && !ctl_config_serves(cfg, cfg->ssid)) {
+        snprintf(err, err_len, "ssid %u is not among ssids '%s'", cfg->ssid,
+                 cfg->ssids_text);
+        return -EINVAL;
+    }
     return 0;
+}
+
+/* True when the controller serves ssID 'ss_id'. */
+bool
+ctl_config_serves(const struct ctl_config *cfg, unsigned int ss_id)
+{
+    if (!cfg->ssids_set) {
+        return ss_id == cfg->ssid;
+    }
+    return ss_id < 255 && (cfg->ssids[ss_id / 8] & (1u << (ss_id % 8)));
+}
+
+/* Stores the served ssIDs in ascending order in 'out' (room for 'max';
+ * 255 is always enough) and returns their number. */
+size_t
+ctl_config_ssids(const struct ctl_config *cfg, uint8_t *out, size_t max)
+{
+    size_t n = 0;
+
+    for (unsigned int ss = 1; ss < 256 && n < max; ss++) {
+        if (ctl_config_serves(cfg, ss)) {
+            out[n++] = ss;
+        }
+    }
+    return n;
 }
 
 enum ctl_role

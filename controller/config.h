@@ -12,7 +12,14 @@
  *     listen = tcp:0.0.0.0:6653        ; passive OpenFlow listener
  *     connect = tcp:10.0.0.1:6653      ; active connection, repeatable
  *     state_dir = /var/lib/scaffold    ; sqlite + status file live here
- *     ssid = 1                         ; domain, 1..255
+ *     ssid = 1                         ; domain, 1..255 (the primary ssID:
+ *                                      ; source of the controller's
+ *                                      ; replies, gateway MAC)
+ *     ssids = 1-8                      ; ssIDs served, 1..254, as a list of
+ *                                      ; N and N-M (default: just ssid;
+ *                                      ; ssid defaults to the lowest)
+ *     host_block = 16                  ; hostIDs per label-router block,
+ *                                      ; a power of two 1..256
  *     log_level = info                 ; off emer err warn info dbg
  *     status_file = /path              ; default STATE_DIR/status
  *     admin_tcp = tcp:127.0.0.1:6640   ; admin RPC over TCP (off by default;
@@ -82,7 +89,16 @@ struct ctl_config {
     char config_file[CTL_CONFIG_PATH_LEN];/* File loaded, "" if none. */
     char admin_tcp[CTL_CONFIG_TARGET_LEN];/* Admin RPC TCP, "" for none. */
     char admin_token[128];                /* Its shared token. */
-    unsigned int ssid;                    /* Domain id, 1..255. */
+    unsigned int ssid;                    /* Domain id, 1..255: the
+                                           * primary ssID. */
+    bool ssid_set;                        /* 'ssid' given explicitly. */
+    uint8_t ssids[32];                    /* Served ssIDs (bit N = ssID N)
+                                           * when 'ssids_set'; otherwise
+                                           * just 'ssid'. */
+    bool ssids_set;                       /* 'ssids' given. */
+    char ssids_text[64];                  /* As given, for messages. */
+    unsigned int host_block;              /* HostIDs per block, a power of
+                                           * two 1..256. */
     enum ctl_log_level log_level;         /* Console log level. */
     struct ctl_config_role roles[CTL_CONFIG_MAX_ROLES];
     size_t n_roles;                       /* Entries used in 'roles'. */
@@ -105,6 +121,11 @@ int ctl_config_load_string(struct ctl_config *, const char *text,
 int ctl_config_parse_args(struct ctl_config *, int argc, char *argv[],
                           char *err, size_t err_len);
 int ctl_config_check(const struct ctl_config *, char *err, size_t err_len);
+
+bool ctl_config_serves(const struct ctl_config *, unsigned int ss_id);
+size_t ctl_config_ssids(const struct ctl_config *, uint8_t *out, size_t max);
+int ctl_config_parse_ssids(const char *text, uint8_t set[32], char *err,
+                           size_t err_len);
 
 enum ctl_role ctl_config_role(const struct ctl_config *, uint64_t dpid);
 const char *ctl_role_name(enum ctl_role);

@@ -110,6 +110,106 @@ ctl_event(struct db *db, int64_t now, const char *kind, const uint8_t *mac,
     db_event_append(db, now, kind, subject, detail, NULL);
 }
 
+static unsigned int
+ctl_block_prefix_len(unsigned int size)
+{
+    return 16 - (unsigned int) __builtin_ctz(size ? size : 1);
+}
+
+/* True when 'cfg' serves ssID 'ss_id'. */
+static bool
+ctl_serves(const struct ctl_control_config *cfg, uint32_t ss_id)
+{
+    for (size_t i = 0; i < cfg->n_ss_ids; i++) {
+        if (cfg->ss_ids[i] == ss_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A new host asked for address (ss_id, host_id): grants it (returns 0) if
+ * it is a host address no host holds and its block is the router's of
+ * 'from' or no block holds it (then a block of cfg->host_block hostIDs
+ * around it is allocated to that router, if it overlaps none).  -ENOENT if
+ * it cannot be granted, another negative errno for a store failure. */
+static int
+ctl_take_requested(struct db *db, const struct ctl_control_config *cfg,
+                   const struct ctl_control_origin *from, uint32_t ss_id,
+                   uint32_t host_id, int64_t now,
+                   struct ctl_control_result *res)
+{
+    struct db_host holder;
+    struct db_block b;
+    int rc;
+
+    if (host_id < DB_HOST_ID_MIN || host_id > DB_HOST_ID_MAX
+        || !cfg->host_block) {
+        return -ENOENT;
+    }
+    rc = db_host_find(db, ss_id, host_id, &holder);
+    if (rc != -ENOENT) {
+        return rc ? rc : -ENOENT;
+    }
+    rc = db_block_find(db, ss_id, host_id, &b);
+    if (!rc) {
+        return b.dpid == from->dpid ? 0 : -ENOENT;
+    } else if (rc != -ENOENT) {
+        return rc;
+    }
+    b = (struct db_block) {
+        .ss_id = ss_id,
+        .first = host_id & ~(cfg->host_block - 1u),
+        .size = cfg->host_block,
+        .dpid = from->dpid,
+        .allocated_at = now,
+    };
+    rc = db_block_add(db, &b);
+    if (rc == -EEXIST) {
+        return -ENOENT;
+    }
+    res->new_block = !rc;
+    return rc;
+}
+
+/* Allocates an address for a host joining at 'from': the lowest free
+ * hostID of that router's blocks (of served ssIDs), or of a new block.
+ * Returns 0, -ENOSPC when the served ssIDs are full, or another negative
+ * errno. */
+static int
+ctl_alloc_address(struct db *db, const struct ctl_control_config *cfg,
+                  const struct ctl_control_origin *from, int64_t now,
+                  uint8_t *ss_id, uint8_t *host_id,
+                  struct ctl_control_result *res)
+{
+    struct db_block *blocks, b;
+    size_t n;
+    int rc = db_block_list(db, from->dpid, &blocks, &n);
+
+    if (rc) {
+        return rc;
+    }
+    rc = -ENOSPC;
+    for (size_t i = 0; rc == -ENOSPC && i < n; i++) {
+        if (ctl_serves(cfg, blocks[i].ss_id)) {
+            rc = db_block_free_host_id(db, &blocks[i], host_id);
+            *ss_id = blocks[i].ss_id;
+        }
+    }
+    free(blocks);
+    if (rc != -ENOSPC) {
+        return rc;
+    }
+    rc = db_block_alloc(db, from->dpid, cfg->host_block, cfg->ss_ids,
+                        cfg->n_ss_ids, now, &b);
+    if (!rc) {
+        res->new_block = true;
+        *ss_id = b.ss_id;
+        rc = db_block_free_host_id(db, &b, host_id);
+    }
+    return rc;
+}
+
 /* Join: see control.h.  Returns 0 (with a reply, possibly an Error) or a
  * negative errno for a store failure. */
 static int
@@ -134,7 +234,6 @@ ctl_join(struct db *db, const struct ctl_control_config *cfg,
 
     memset(&host, 0, sizeof host);
     memcpy(host.mac, from->mac, 6);
-    host.ss_id = cfg->ss_id;
     host.dpid = from->dpid;
     host.port_no = from->port_no;
     host.lease_expiry = now + (int64_t) cfg->lease_seconds * 1000;
@@ -142,33 +241,38 @@ ctl_join(struct db *db, const struct ctl_control_config *cfg,
     snprintf(host.name, sizeof host.name, "%.*s", (int) sizeof host.name - 1,
              rq->name ? rq->name : "");
 
-    if (known && old.ss_id == cfg->ss_id && old.dpid == from->dpid
+    if (known && ctl_serves(cfg, old.ss_id) && old.dpid == from->dpid
         && old.port_no == from->port_no) {
         /* Same attachment: same address. */
+        host.ss_id = old.ss_id;
         host.host_id = old.host_id;
         host.moved_at = old.moved_at;
     } else {
-        /* New host, or a move: a fresh hostID.  A new host may ask for the
-         * address it had (e.g. across its own restart) if it is free. */
-        uint8_t id = 0;
+        /* New host, or a move: a fresh address from this router's blocks.
+         * A new host may ask for the address it had (e.g. across its own
+         * restart) if it is free and its block is this router's or
+         * free. */
         const Scaffold__Control__HostAddress *want = rq->requested;
-        struct db_host holder;
-        if (!known && want && want->ss_id == cfg->ss_id
-            && want->host_id >= DB_HOST_ID_MIN
-            && want->host_id <= DB_HOST_ID_MAX
-            && db_host_find(db, cfg->ss_id, want->host_id, &holder)
-               == -ENOENT) {
-            id = want->host_id;
-        } else {
-            rc = db_host_alloc_id(db, cfg->ss_id, &id);
+        rc = -ENOENT;
+        if (!known && want && want->ss_id <= 255 && want->host_id <= 255
+            && ctl_serves(cfg, want->ss_id)) {
+            rc = ctl_take_requested(db, cfg, from, want->ss_id,
+                                    want->host_id, now, res);
+        }
+        if (!rc) {
+            host.ss_id = want->ss_id;
+            host.host_id = want->host_id;
+        } else if (rc == -ENOENT) {
+            rc = ctl_alloc_address(db, cfg, from, now, &host.ss_id,
+                                   &host.host_id, res);
             if (rc == -ENOSPC) {
                 return ctl_error(rq->id, CTL_E_NO_ADDRESS,
-                                 "no free hostID in the domain", res);
-            } else if (rc) {
-                return rc;
+                                 "no free hostID in the served ssIDs", res);
             }
         }
-        host.host_id = id;
+        if (rc) {
+            return rc;
+        }
         moved = known;
         host.moved_at = moved ? now : 0;
     }
@@ -178,6 +282,15 @@ ctl_join(struct db *db, const struct ctl_control_config *cfg,
     }
     res->changed = true;
     res->reply_dst_flow = ctl_flow(host.ss_id, host.host_id);
+    if (res->new_block) {
+        struct db_block b;
+        if (!db_block_find(db, host.ss_id, host.host_id, &b)) {
+            ctl_event(db, now, "block.alloc", host.mac, "%u.%u/%u (hostIDs "
+                      "%u..%u) to %016"PRIx64, b.ss_id, b.first,
+                      ctl_block_prefix_len(b.size), b.first,
+                      b.first + b.size - 1u, b.dpid);
+        }
+    }
     if (moved) {
         ctl_event(db, now, "host.move", host.mac,
                   "%u.%u at %016"PRIx64":%"PRIu32" -> %u.%u at %016"PRIx64

@@ -7,10 +7,13 @@
  * where it came from (switch, port, Ethernet source) and returns the packed
  * reply Envelope, doing its work in db/ inside one transaction:
  *
- *   - join: assign (or keep) the host's hostID.  A host that re-joins from
- *     another switch or port has moved: it gets a new hostID and the move
- *     is recorded.  The host's MAC in the request must be the frame's
- *     Ethernet source.
+ *   - join: assign (or keep) the host's address (ssID, hostID).  HostIDs
+ *     come from the blocks of the host's label router (db_block_*): the
+ *     lowest free hostID of its blocks, or of a new block of
+ *     'host_block' hostIDs allocated to it in the first served ssID that
+ *     has one free.  A host that re-joins from another switch or port has
+ *     moved: it gets a new address there and the move is recorded.  The
+ *     host's MAC in the request must be the frame's Ethernet source.
  *   - keepalive: renew the lease of a joined host (NOT_JOINED otherwise).
  *   - leave: forget the host and its instances.
  *   - bind, unbind: record or remove an instance (objectID, host, sockID)
@@ -36,7 +39,10 @@ struct db;
 
 /* Domain settings the answers carry. */
 struct ctl_control_config {
-    uint8_t ss_id;              /* This domain. */
+    const uint8_t *ss_ids;      /* The ssIDs served, ascending. */
+    size_t n_ss_ids;
+    uint16_t host_block;        /* HostIDs per new block (a power of two,
+                                 * 1..256). */
     uint8_t router_mac[6];      /* Gateway MAC for JoinReply. */
     uint32_t lease_seconds;     /* Lease after each join or keepalive. */
     uint32_t keepalive_seconds; /* Keepalive interval for the hosts. */
@@ -56,6 +62,8 @@ struct ctl_control_result {
     size_t reply_len;           /* Its length. */
     uint32_t reply_dst_flow;    /* ss.host.0 of the host, or 0 (0.0.0). */
     bool changed;               /* Hosts changed: re-sync the rules. */
+    bool new_block;             /* A block was allocated (every switch
+                                 * gets its route). */
     char what[96];              /* One line for the log, e.g.
                                  * "join 1.3 (new)". */
 };

@@ -183,6 +183,8 @@ struct ctl_controller {
     uv_timer_t lease_timer;     /* Expires hosts whose lease ran out. */
     uint32_t *rr_last;          /* Fallback resolution: per objectID the
                                  * flowID picked last (65536 entries). */
+    uint8_t ss_ids[255];        /* The ssIDs served, ascending. */
+    size_t n_ss_ids;
     bool stopping;
 };
 
@@ -459,8 +461,10 @@ ctl_db_open(struct ctl_controller *ctl)
     }
     ctl_db_check(ctl, db_link_expire(ctl->db, INT64_MAX, &n), "link expire");
     ctl_epoch_load(ctl, now);
-    ctl_db_event(ctl, "controller.start", "", "ssid %u, instance %016"PRIx64
-                 ", epoch %"PRIu64, ctl->cfg.ssid, ctl->instance, ctl->epoch);
+    ctl_db_event(ctl, "controller.start", "", "ssid %u, ssids %s, host "
+                 "block %u, instance %016"PRIx64", epoch %"PRIu64,
+                 ctl->cfg.ssid, ctl->cfg.ssids_set ? ctl->cfg.ssids_text
+                 : "(ssid)", ctl->cfg.host_block, ctl->instance, ctl->epoch);
     return ctl_db_check(ctl, db_commit(ctl->db), "commit");
 }
 
@@ -608,38 +612,120 @@ ctl_rule_in(const struct ctl_rule *r, const struct ctl_rule *set, size_t n)
     return false;
 }
 
-/* Brings switch 'sw' from the rules it has to the rules it should have:
- * deletes what is no longer wanted, adds what is new, then a barrier.
- * O(n^2) in the rules of one switch, fine for hundreds. */
-/* Loads the joined hosts of this domain from the store into a malloc'ed
- * array for the rule generator ('*hosts' NULL and '*n' 0 when there are
- * none or the store failed). */
+/* A sorted copy of a switch's rules, for membership tests in O(log n) (a
+ * sync compares the hundreds of rules of a switch with the hundreds it
+ * should have); ordered by ctl_rule_cmp(), which compares what reaches the
+ * switch without formatting. */
+struct ctl_rule_index {
+    struct ctl_rule *sorted;
+    size_t n;
+};
+
+static int
+ctl_rule_qsort_cmp(const void *a, const void *b)
+{
+    return ctl_rule_cmp(a, b);
+}
+
+/* Indexes 'rules' ('n'); returns 0 or -ENOMEM (then the index is empty
+ * and ctl_rule_index_has() falls back to nothing found). */
+static int
+ctl_rule_index_init(struct ctl_rule_index *ix, const struct ctl_rule *rules,
+                    size_t n)
+{
+    ix->n = 0;
+    ix->sorted = malloc((n + 1) * sizeof *ix->sorted);
+    if (!ix->sorted) {
+        return -ENOMEM;
+    }
+    memcpy(ix->sorted, rules, n * sizeof *rules);
+    ix->n = n;
+    qsort(ix->sorted, ix->n, sizeof *ix->sorted, ctl_rule_qsort_cmp);
+    return 0;
+}
+
+static bool
+ctl_rule_index_has(const struct ctl_rule_index *ix, const struct ctl_rule *r)
+{
+    return ix->n && bsearch(r, ix->sorted, ix->n, sizeof *ix->sorted,
+                            ctl_rule_qsort_cmp) != NULL;
+}
+
 static void
-ctl_load_hosts(struct ctl_controller *ctl, struct ctl_rules_host **hosts,
-               size_t *n)
+ctl_rule_index_destroy(struct ctl_rule_index *ix)
+{
+    free(ix->sorted);
+}
+
+/* What the rules of every switch are computed from, loaded from the
+ * store once per sync: the joined hosts and the hostID blocks of the
+ * served ssIDs. */
+struct ctl_view {
+    struct ctl_rules_host *hosts;
+    size_t n_hosts;
+    struct ctl_rules_block *blocks;
+    size_t n_blocks;
+};
+
+static bool
+ctl_serves(const struct ctl_controller *ctl, unsigned int ss_id)
+{
+    return ctl_config_serves(&ctl->cfg, ss_id);
+}
+
+/* Loads the joined hosts and the blocks of the served ssIDs from the
+ * store into 'view' (empty when there are none or the store failed); free
+ * it with ctl_view_free(). */
+static void
+ctl_view_load(struct ctl_controller *ctl, struct ctl_view *view)
 {
     struct db_host *rows;
+    struct db_block *blocks;
     size_t n_rows;
 
-    *hosts = NULL;
-    *n = 0;
-    if (!ctl->db || ctl_db_check(ctl, db_host_list(ctl->db, &rows, &n_rows),
-                                 "host list")) {
+    memset(view, 0, sizeof *view);
+    if (!ctl->db) {
         return;
     }
-    *hosts = calloc(n_rows + 1, sizeof **hosts);
-    for (size_t i = 0; *hosts && i < n_rows; i++) {
-        if (rows[i].ss_id != ctl->cfg.ssid) {
-            continue;
+    if (!ctl_db_check(ctl, db_host_list(ctl->db, &rows, &n_rows),
+                      "host list")) {
+        view->hosts = calloc(n_rows + 1, sizeof *view->hosts);
+        for (size_t i = 0; view->hosts && i < n_rows; i++) {
+            if (!ctl_serves(ctl, rows[i].ss_id)) {
+                continue;
+            }
+            struct ctl_rules_host *h = &view->hosts[view->n_hosts++];
+            memcpy(h->mac, rows[i].mac, 6);
+            h->ss_id = rows[i].ss_id;
+            h->host_id = rows[i].host_id;
+            h->dpid = rows[i].dpid;
+            h->port_no = rows[i].port_no;
         }
-        struct ctl_rules_host *h = &(*hosts)[(*n)++];
-        memcpy(h->mac, rows[i].mac, 6);
-        h->ss_id = rows[i].ss_id;
-        h->host_id = rows[i].host_id;
-        h->dpid = rows[i].dpid;
-        h->port_no = rows[i].port_no;
+        free(rows);
     }
-    free(rows);
+    if (!ctl_db_check(ctl, db_block_list(ctl->db, 0, &blocks, &n_rows),
+                      "block list")) {
+        view->blocks = calloc(n_rows + 1, sizeof *view->blocks);
+        for (size_t i = 0; view->blocks && i < n_rows; i++) {
+            if (!ctl_serves(ctl, blocks[i].ss_id)) {
+                continue;
+            }
+            struct ctl_rules_block *b = &view->blocks[view->n_blocks++];
+            b->ss_id = blocks[i].ss_id;
+            b->first = blocks[i].first;
+            b->size = blocks[i].size;
+            b->dpid = blocks[i].dpid;
+        }
+        free(blocks);
+    }
+}
+
+static void
+ctl_view_free(struct ctl_view *view)
+{
+    free(view->hosts);
+    free(view->blocks);
+    memset(view, 0, sizeof *view);
 }
 
 /* ---- object router: groups (object.h) --------------------------------- */
@@ -663,7 +749,7 @@ ctl_load_instances(struct ctl_controller *ctl,
     }
     *insts = calloc(n_rows + 1, sizeof **insts);
     for (size_t i = 0; *insts && i < n_rows; i++) {
-        if (rows[i].ss_id != ctl->cfg.ssid) {
+        if (!ctl_serves(ctl, rows[i].ss_id)) {
             continue;
         }
         struct ctl_object_instance *o = &(*insts)[(*n)++];
@@ -1051,10 +1137,12 @@ ctl_switch_settle(struct ctl_switch *sw, struct ctl_ofconn *conn,
     return removed;
 }
 
+/* Brings switch 'sw' from the rules it has to the rules it should have
+ * (computed from 'view'): deletes what is no longer wanted, adds what is
+ * new, then a barrier. */
 static void
 ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
-                const struct ctl_rules_host *hosts, size_t n_hosts,
-                uint64_t change_ns)
+                const struct ctl_view *view, uint64_t change_ns)
 {
     struct ctl_ofconn *conn = sw->peer ? sw->peer->conn : NULL;
     struct ctl_rule *want;
@@ -1092,12 +1180,15 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
     }
     struct ctl_rules_input in = {
         .topo = ctl->topo,
-        .ss_id = ctl->cfg.ssid,
+        .ss_ids = ctl->ss_ids,
+        .n_ss_ids = ctl->n_ss_ids,
         .object_router = ctl_object_router(ctl),
         .router_mac = { 0x02, 0x5c, 0x00, 0x00, 0x00, ctl->cfg.ssid },
         .l2_learning = ctl->cfg.l2_learning,
-        .hosts = hosts,
-        .n_hosts = n_hosts,
+        .hosts = view->hosts,
+        .n_hosts = view->n_hosts,
+        .blocks = view->blocks,
+        .n_blocks = view->n_blocks,
         .resolve = sw->resolve,
         .objects = objects,
         .n_objects = n_objects,
@@ -1118,9 +1209,19 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
     if (sw->suspect.n) {
         removed += ctl_switch_settle(sw, conn, want, n_want);
     }
+    struct ctl_rule_index want_ix, have_ix;
+    bool indexed = !ctl_rule_index_init(&want_ix, want, n_want);
+    if (indexed && ctl_rule_index_init(&have_ix, sw->installed,
+                                       sw->n_installed)) {
+        ctl_rule_index_destroy(&want_ix);
+        indexed = false;
+    }
     for (size_t i = 0; i < sw->n_installed; i++) {
         struct ofpbuf *msg;
-        if (!ctl_rule_in(&sw->installed[i], want, n_want)
+        bool wanted = indexed
+                      ? ctl_rule_index_has(&want_ix, &sw->installed[i])
+                      : ctl_rule_in(&sw->installed[i], want, n_want);
+        if (!wanted
             && !ctl_rule_encode_delete(&sw->installed[i], version, &msg)) {
             ctl_ofconn_send(conn, msg, NULL);
             removed++;
@@ -1129,7 +1230,8 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
     size_t n_deferred = 0;
     for (size_t i = 0; i < n_want; i++) {
         struct ofpbuf *msg;
-        if (ctl_rule_in(&want[i], sw->installed, sw->n_installed)) {
+        if (indexed ? ctl_rule_index_has(&have_ix, &want[i])
+            : ctl_rule_in(&want[i], sw->installed, sw->n_installed)) {
             continue;
         }
         if (sw->suspect.n
@@ -1156,6 +1258,10 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         }
         ctl_ofconn_send(conn, msg, NULL);
         added++;
+    }
+    if (indexed) {
+        ctl_rule_index_destroy(&want_ix);
+        ctl_rule_index_destroy(&have_ix);
     }
     if (sw->resolve == CTL_RESOLVE_GROUP) {
         /* After the flows that used them. */
@@ -1195,17 +1301,15 @@ ctl_sync_all(uv_timer_t *timer)
     struct ctl_controller *ctl = timer->data;
     struct ctl_switch *sw;
 
-    struct ctl_rules_host *hosts;
-    size_t n_hosts;
-
+    struct ctl_view view;
     uint64_t change_ns = ctl->change_ns;
 
     ctl->change_ns = 0;
-    ctl_load_hosts(ctl, &hosts, &n_hosts);
+    ctl_view_load(ctl, &view);
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
-        ctl_switch_sync(ctl, sw, hosts, n_hosts, change_ns);
+        ctl_switch_sync(ctl, sw, &view, change_ns);
     }
-    free(hosts);
+    ctl_view_free(&view);
 }
 
 /* Schedules a rule sync of every switch at the end of this loop iteration,
@@ -1229,17 +1333,16 @@ ctl_switch_read_done(struct ctl_ofconn *conn, int status, void *aux)
 {
     struct ctl_peer *peer = aux;
     struct ctl_switch *sw = ctl_switch_find(peer->ctl, ctl_ofconn_dpid(conn));
-    struct ctl_rules_host *hosts;
-    size_t n_hosts;
+    struct ctl_view view;
 
     if (status || !sw || sw->peer != peer || !sw->reading) {
         return;
     }
     sw->reading = false;
     sw->have_read = true;
-    ctl_load_hosts(peer->ctl, &hosts, &n_hosts);
-    ctl_switch_sync(peer->ctl, sw, hosts, n_hosts, 0);
-    free(hosts);
+    ctl_view_load(peer->ctl, &view);
+    ctl_switch_sync(peer->ctl, sw, &view, 0);
+    ctl_view_free(&view);
 }
 
 /* A (re)connected switch: what it holds is unknown, so it is read back
@@ -1464,7 +1567,9 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
     }
 
     struct ctl_control_config ccfg = {
-        .ss_id = ctl->cfg.ssid,
+        .ss_ids = ctl->ss_ids,
+        .n_ss_ids = ctl->n_ss_ids,
+        .host_block = ctl->cfg.host_block,
         .router_mac = { 0x02, 0x5c, 0x00, 0x00, 0x00, ctl->cfg.ssid },
         .lease_seconds = ctl->cfg.lease_ms / 1000,
         .keepalive_seconds = ctl->cfg.lease_ms / 3000,
@@ -1532,7 +1637,7 @@ ctl_resolve_packet(struct ctl_controller *ctl, struct ctl_ofconn *conn,
 
     if (sfp_frame_decode(frame, len, &f) != SFP_OK
         || !sfp_flowid_is_unresolved(f.dst_flow)
-        || f.dst_flow >> 24 != ctl->cfg.ssid) {
+        || !ctl_serves(ctl, f.dst_flow >> 24)) {
         return -ENOENT;
     }
     struct ctl_object_instance *insts, *mine;
@@ -1979,6 +2084,22 @@ ctl_lease_tick(uv_timer_t *timer)
             ctl_switch_stats_refresh(sw);
         }
     }
+    if (ctl->db) {
+        /* Blocks without hosts go after a lease and a link timeout, so
+         * that a host coming back (or a router reconnecting) finds its
+         * block, and freeing one (which changes every switch) is rare. */
+        size_t n_freed = 0;
+        if (!ctl_db_check(ctl, db_block_expire(ctl->db, now,
+                                               (int64_t) ctl->cfg.lease_ms
+                                               + ctl->cfg.link_timeout_ms,
+                                               &n_freed),
+                          "block expire") && n_freed) {
+            VLOG_INFO("%zu hostID blocks without hosts freed", n_freed);
+            ctl_db_event(ctl, "block.free", "", "%zu blocks without hosts",
+                         n_freed);
+            ctl_schedule_sync(ctl);
+        }
+    }
     if (!ctl->db || ctl_db_check(ctl, db_host_list_expired(ctl->db, now,
                                                            &hosts, &n),
                                  "expired host list") || !n) {
@@ -2229,6 +2350,8 @@ ctl_controller_create(uv_loop_t *loop, const struct ctl_config *cfg,
     }
     ctl->loop = loop;
     ctl->cfg = *cfg;
+    ctl->n_ss_ids = ctl_config_ssids(&ctl->cfg, ctl->ss_ids,
+                                     sizeof ctl->ss_ids);
     ovs_list_init(&ctl->peers);
     hmap_init(&ctl->switches);
     ctl->topo = ctl_topo_create();
@@ -2328,8 +2451,10 @@ ctl_controller_start(struct ctl_controller *ctl)
     uv_timer_init(ctl->loop, &ctl->lease_timer);
     ctl->lease_timer.data = ctl;
     uv_timer_start(&ctl->lease_timer, ctl_lease_tick, 1000, 1000);
-    VLOG_INFO("controller started: ssid %u, instance %016"PRIx64
-              ", status %s", cfg->ssid, ctl->instance, ctl->status_path);
+    VLOG_INFO("controller started: ssid %u (%zu ssIDs served: %s), host "
+              "block %u, instance %016"PRIx64", status %s", cfg->ssid,
+              ctl->n_ss_ids, cfg->ssids_set ? cfg->ssids_text : "ssid",
+              cfg->host_block, ctl->instance, ctl->status_path);
     ctl_status_write(ctl);
     return 0;
 }

@@ -139,9 +139,65 @@ ctl_cmp_u32(const void *a_, const void *b_)
     return a < b ? -1 : a > b;
 }
 
+/* Appends a table-1 route "nw_dst=prefix/mask -> output:port" (or, with
+ * 'in_port', "in_port=port,nw_dst=prefix/mask -> IN_PORT") to 'v' and
+ * returns it. */
+static struct ctl_rule *
+ctl_rule_route(struct ctl_rule_vec *v, uint16_t priority, uint64_t cookie,
+               uint32_t prefix, uint32_t mask, uint32_t port, bool in_port)
+{
+    struct ctl_rule *r = ctl_rule_vec_add(v);
+
+    r->table = CTL_TABLE_ROUTE;
+    r->priority = priority;
+    r->cookie = cookie;
+    r->match = CTL_M_DL_TYPE | CTL_M_NW_DST;
+    r->dl_type = CTL_ETH_TYPE_IP;
+    r->nw_dst = prefix;
+    r->nw_dst_mask = mask;
+    if (in_port) {
+        r->match |= CTL_M_IN_PORT;
+        r->in_port = port;
+        r->action = CTL_A_IN_PORT;
+    } else {
+        r->action = CTL_A_OUTPUT;
+        r->out_port = port;
+    }
+    return r;
+}
+
+/* The length of the nw_dst prefix of a block of 'size' hostIDs (16 for 1,
+ * 8 for 256), or -1 if 'size' is not a power of two in 1..256. */
+int
+ctl_rules_block_prefix_len(uint16_t size)
+{
+    if (!size || size > 256 || (size & (size - 1))) {
+        return -1;
+    }
+    return 16 - __builtin_ctz(size);
+}
+
+/* True when host 'h' lies in a block of its own router (its address is
+ * then routed by the block's route everywhere else). */
+bool
+ctl_rules_host_in_block(const struct ctl_rules_input *in,
+                        const struct ctl_rules_host *h)
+{
+    for (size_t i = 0; i < in->n_blocks; i++) {
+        const struct ctl_rules_block *b = &in->blocks[i];
+        if (b->ss_id == h->ss_id && h->host_id >= b->first
+            && h->host_id - b->first < b->size
+            && ctl_rules_block_prefix_len(b->size) >= 0) {
+            return b->dpid == h->dpid;
+        }
+    }
+    return false;
+}
+
 /* Computes every rule switch 'dpid' (of 'role', speaking 'version') should
- * have, in a stable order: base, transit, anti-spoofing, prefix routes,
- * unresolved.  Hosts that cannot be reached from 'dpid' get no route there.
+ * have, in a stable order: base, transit, anti-spoofing, host routes,
+ * block routes, unresolved, per-object rules.  Hosts and blocks that
+ * cannot be reached from 'dpid' get no route there.
  * On success '*rules' is a malloc'ed array (free() it) of '*n' rules and 0
  * is returned; -ENOMEM otherwise. */
 int
@@ -246,43 +302,33 @@ ctl_rules_switch(const struct ctl_rules_input *in, uint64_t dpid,
         r->action = CTL_A_DROP;
     }
 
-    /* Prefix routes toward every host. */
+    /* Host routes: on the host's own router, and everywhere for a host
+     * outside the blocks of its router. */
     for (size_t i = 0; i < in->n_hosts; i++) {
         const struct ctl_rules_host *h = &in->hosts[i];
         const struct ctl_topo_route *route = NULL;
         if (h->dpid != dpid) {
+            if (ctl_rules_host_in_block(in, h)) {
+                continue;       /* Its block's route carries it. */
+            }
             route = ctl_topo_route_find(routes, n_routes, h->dpid);
             if (!route) {
                 continue;       /* Unreachable from here. */
             }
         }
         uint32_t port = route ? route->out_port : h->port_no;
-        struct ctl_rule *r;
+        uint64_t id = ((uint64_t) h->ss_id << 8) | h->host_id;
+        uint32_t prefix = ctl_prefix(h->ss_id, h->host_id);
         if (object && route) {
             /* A resolved packet often goes back where it came from. */
-            r = ctl_rule_vec_add(&v);
-            r->table = CTL_TABLE_ROUTE;
-            r->priority = CTL_PRIO_PREFIX_IN_PORT;
-            r->cookie = ctl_cookie(CTL_COOKIE_PREFIX,
-                                   ((uint64_t) h->ss_id << 8) | h->host_id);
-            r->match = CTL_M_IN_PORT | CTL_M_DL_TYPE | CTL_M_NW_DST;
-            r->in_port = port;
-            r->dl_type = CTL_ETH_TYPE_IP;
-            r->nw_dst = ctl_prefix(h->ss_id, h->host_id);
-            r->nw_dst_mask = 0xffff0000;
-            r->action = CTL_A_IN_PORT;
+            ctl_rule_route(&v, CTL_PRIO_PREFIX_IN_PORT,
+                           ctl_cookie(CTL_COOKIE_PREFIX, id), prefix,
+                           0xffff0000, port, true);
         }
-        r = ctl_rule_vec_add(&v);
-        r->table = CTL_TABLE_ROUTE;
-        r->priority = CTL_PRIO_PREFIX;
-        r->cookie = ctl_cookie(CTL_COOKIE_PREFIX,
-                               ((uint64_t) h->ss_id << 8) | h->host_id);
-        r->match = CTL_M_DL_TYPE | CTL_M_NW_DST;
-        r->dl_type = CTL_ETH_TYPE_IP;
-        r->nw_dst = ctl_prefix(h->ss_id, h->host_id);
-        r->nw_dst_mask = 0xffff0000;
-        r->action = CTL_A_OUTPUT;
-        r->out_port = port;
+        struct ctl_rule *r = ctl_rule_route(&v, CTL_PRIO_PREFIX,
+                                            ctl_cookie(CTL_COOKIE_PREFIX, id),
+                                            prefix, 0xffff0000, port,
+                                            false);
         if (h->dpid == dpid) {
             r->set_dl_src = true;
             memcpy(r->dl_src, in->router_mac, 6);
@@ -291,43 +337,79 @@ ctl_rules_switch(const struct ctl_rules_input *in, uint64_t dpid,
         }
     }
 
-    /* Unresolved destinations toward the object router. */
+    /* Block routes toward the other routers' blocks.  'zero' marks the
+     * ssIDs whose hostID-0 block is routed here. */
+    uint8_t zero[32] = { 0 };
+    for (size_t i = 0; i < in->n_blocks; i++) {
+        const struct ctl_rules_block *b = &in->blocks[i];
+        int plen = ctl_rules_block_prefix_len(b->size);
+        if (b->dpid == dpid || plen < 0 || b->first % b->size) {
+            continue;
+        }
+        const struct ctl_topo_route *route
+            = ctl_topo_route_find(routes, n_routes, b->dpid);
+        if (!route) {
+            continue;
+        }
+        uint64_t id = ((uint64_t) plen << 16) | ((uint64_t) b->ss_id << 8)
+                      | b->first;
+        uint32_t mask = UINT32_MAX << (32 - plen);
+        uint32_t prefix = ctl_prefix(b->ss_id, b->first);
+        if (object) {
+            ctl_rule_route(&v, CTL_PRIO_BLOCK_IN_PORT,
+                           ctl_cookie(CTL_COOKIE_BLOCK, id), prefix, mask,
+                           route->out_port, true);
+        }
+        ctl_rule_route(&v, CTL_PRIO_BLOCK, ctl_cookie(CTL_COOKIE_BLOCK, id),
+                       prefix, mask, route->out_port, false);
+        if (b->first == SFP_HOST_UNRESOLVED) {
+            zero[b->ss_id / 8] |= 1u << (b->ss_id % 8);
+        }
+    }
+
+    /* Unresolved destinations of every served ssID toward the object
+     * router; where there is none to go to (the object router itself, or
+     * no route to it) dropped, if a block route would catch them. */
     const struct ctl_topo_route *orr
         = ctl_topo_route_find(routes, n_routes, in->object_router);
-    if (in->object_router && in->object_router != dpid && orr) {
-        struct ctl_rule *r = ctl_rule_vec_add(&v);
-        r->table = CTL_TABLE_ROUTE;
-        r->priority = CTL_PRIO_PREFIX;
-        r->cookie = ctl_cookie(CTL_COOKIE_UNRESOLVED, in->ss_id);
-        r->match = CTL_M_DL_TYPE | CTL_M_NW_DST;
-        r->dl_type = CTL_ETH_TYPE_IP;
-        r->nw_dst = ctl_prefix(in->ss_id, SFP_HOST_UNRESOLVED);
-        r->nw_dst_mask = 0xffff0000;
-        r->action = CTL_A_OUTPUT;
-        r->out_port = orr->out_port;
+    bool to_object = in->object_router && in->object_router != dpid && orr;
+    for (size_t i = 0; i < in->n_ss_ids; i++) {
+        uint8_t ss = in->ss_ids[i];
+        if (!to_object && !(zero[ss / 8] & (1u << (ss % 8)))) {
+            continue;
+        }
+        struct ctl_rule *r = ctl_rule_route(
+            &v, CTL_PRIO_PREFIX, ctl_cookie(CTL_COOKIE_UNRESOLVED, ss),
+            ctl_prefix(ss, SFP_HOST_UNRESOLVED), 0xffff0000,
+            to_object ? orr->out_port : 0, false);
+        if (!to_object) {
+            r->action = CTL_A_DROP;
+        }
     }
     free(routes);
 
-    /* Object router: unresolved traffic per objectID to its group or to
-     * the controller. */
+    /* Object router: unresolved traffic per objectID (and served ssID) to
+     * its group or to the controller. */
     for (size_t i = 0; object && in->resolve != CTL_RESOLVE_NONE
                        && i < in->n_objects; i++) {
-        struct ctl_rule *r = ctl_rule_vec_add(&v);
-        r->table = CTL_TABLE_CLASSIFY;
-        r->priority = CTL_PRIO_OBJECT;
-        r->cookie = ctl_cookie(CTL_COOKIE_OBJECT, in->objects[i]);
-        r->match = CTL_M_DL_TYPE | CTL_M_NW_PROTO | CTL_M_NW_DST
-                   | CTL_M_TP_DST;
-        r->dl_type = CTL_ETH_TYPE_IP;
-        r->nw_proto = CTL_IPPROTO_UDP;
-        r->nw_dst = ctl_prefix(in->ss_id, SFP_HOST_UNRESOLVED);
-        r->nw_dst_mask = 0xffff0000;
-        r->tp_dst = in->objects[i];
-        if (in->resolve == CTL_RESOLVE_GROUP) {
-            r->action = CTL_A_GROUP;
-            r->group_id = in->objects[i];
-        } else {
-            r->action = CTL_A_CONTROLLER;
+        for (size_t j = 0; j < in->n_ss_ids; j++) {
+            struct ctl_rule *r = ctl_rule_vec_add(&v);
+            r->table = CTL_TABLE_CLASSIFY;
+            r->priority = CTL_PRIO_OBJECT;
+            r->cookie = ctl_cookie(CTL_COOKIE_OBJECT, in->objects[i]);
+            r->match = CTL_M_DL_TYPE | CTL_M_NW_PROTO | CTL_M_NW_DST
+                       | CTL_M_TP_DST;
+            r->dl_type = CTL_ETH_TYPE_IP;
+            r->nw_proto = CTL_IPPROTO_UDP;
+            r->nw_dst = ctl_prefix(in->ss_ids[j], SFP_HOST_UNRESOLVED);
+            r->nw_dst_mask = 0xffff0000;
+            r->tp_dst = in->objects[i];
+            if (in->resolve == CTL_RESOLVE_GROUP) {
+                r->action = CTL_A_GROUP;
+                r->group_id = in->objects[i];
+            } else {
+                r->action = CTL_A_CONTROLLER;
+            }
         }
     }
 
@@ -341,16 +423,88 @@ out:
     return 0;
 }
 
+#define CTL_CMP(X, Y) do {                                              \
+        if ((X) != (Y)) {                                               \
+            return (X) < (Y) ? -1 : 1;                                  \
+        }                                                               \
+    } while (0)
+
+/* A total order on rules that looks only at what reaches the switch (the
+ * fields ctl_rule_format() prints: a field counts only under its match bit
+ * or action), so that ctl_rule_cmp(a, b) == 0 exactly when the formatted
+ * rules are the same.  No formatting: a sync diffs thousands of rules. */
+int
+ctl_rule_cmp(const struct ctl_rule *a, const struct ctl_rule *b)
+{
+    CTL_CMP(a->table, b->table);
+    CTL_CMP(a->priority, b->priority);
+    CTL_CMP(a->cookie, b->cookie);
+    CTL_CMP(a->match, b->match);
+    if (a->match & CTL_M_IN_PORT) {
+        CTL_CMP(a->in_port, b->in_port);
+    }
+    if (a->match & CTL_M_DL_TYPE) {
+        CTL_CMP(a->dl_type, b->dl_type);
+    }
+    if (a->match & CTL_M_NW_PROTO) {
+        CTL_CMP(a->nw_proto, b->nw_proto);
+    }
+    if (a->match & CTL_M_NW_SRC) {
+        CTL_CMP(a->nw_src, b->nw_src);
+        CTL_CMP(a->nw_src_mask, b->nw_src_mask);
+    }
+    if (a->match & CTL_M_NW_DST) {
+        CTL_CMP(a->nw_dst, b->nw_dst);
+        CTL_CMP(a->nw_dst_mask, b->nw_dst_mask);
+    }
+    if (a->match & CTL_M_TP_DST) {
+        CTL_CMP(a->tp_dst, b->tp_dst);
+    }
+    CTL_CMP(a->set_dl_src, b->set_dl_src);
+    if (a->set_dl_src) {
+        int c = memcmp(a->dl_src, b->dl_src, 6);
+        if (c) {
+            return c;
+        }
+    }
+    CTL_CMP(a->set_dl_dst, b->set_dl_dst);
+    if (a->set_dl_dst) {
+        int c = memcmp(a->dl_dst, b->dl_dst, 6);
+        if (c) {
+            return c;
+        }
+    }
+    /* Unknown actions format as "drop", as CTL_A_DROP does. */
+    enum ctl_rule_action aa = a->action <= CTL_A_IN_PORT ? a->action
+                                                          : CTL_A_DROP;
+    enum ctl_rule_action ba = b->action <= CTL_A_IN_PORT ? b->action
+                                                          : CTL_A_DROP;
+    CTL_CMP(aa, ba);
+    switch (aa) {
+    case CTL_A_OUTPUT:
+        CTL_CMP(a->out_port, b->out_port);
+        break;
+    case CTL_A_GROUP:
+        CTL_CMP(a->group_id, b->group_id);
+        break;
+    case CTL_A_GOTO:
+        CTL_CMP(a->goto_table, b->goto_table);
+        break;
+    case CTL_A_DROP:
+    case CTL_A_CONTROLLER:
+    case CTL_A_IN_PORT:
+    default:
+        break;
+    }
+    return 0;
+}
+#undef CTL_CMP
+
 /* True when 'a' and 'b' are the same flow with the same actions. */
 bool
 ctl_rule_equal(const struct ctl_rule *a, const struct ctl_rule *b)
 {
-    char sa[512], sb[512];
-
-    /* Formatting covers every field that reaches the switch. */
-    ctl_rule_format(a, sa, sizeof sa);
-    ctl_rule_format(b, sb, sizeof sb);
-    return !strcmp(sa, sb);
+    return !ctl_rule_cmp(a, b);
 }
 
 /* Checks that 'rule' is well formed and that 'version' can carry it.

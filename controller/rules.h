@@ -15,25 +15,38 @@
  *                         per joined host's edge port "anti-spoofing allow"
  *                         -> goto table 1; the host's edge port otherwise
  *                         dropped; everything else dropped (counted).
- *     table 1 (route)     nw_dst=ss.host.0.0/16 toward each host (the
- *                         attachment switch rewrites the Ethernet
- *                         addresses), nw_dst=ss.0.0.0/16 (unresolved)
- *                         toward the object router; the rest dropped
- *                         (counted).
+ *     table 1 (route)     on the host's own router, nw_dst=ss.host.0.0/16
+ *                         toward the host (rewriting the Ethernet
+ *                         addresses); on every other switch one route per
+ *                         hostID block, nw_dst=ss.first.0.0/(16 - log2 B),
+ *                         toward the block's router; per served ssID,
+ *                         nw_dst=ss.0.0.0/16 (unresolved) toward the object
+ *                         router, above the block route that contains
+ *                         hostID 0; the rest dropped (counted).
+ *
+ * HostIDs come in blocks (struct ctl_rules_block): an aligned range of B
+ * hostIDs of one ssID that belongs to one label router, so a label router
+ * carries its own hosts' rules plus one route per block, and a host that
+ * moves changes the rules of its old and new router only.  A host whose
+ * address lies in no block of its own router (a store written before
+ * blocks) keeps a /16 route on every switch, as before.
  *
  * The object router (OpenFlow 1.5) has the same two tables, without hosts
  * of its own: table 0 also sends unresolved SCAFFOLD traffic for each
- * objectID with live instances (udp, nw_dst=ss.0.0.0/16, tp_dst=objectID)
- * to the select group of that objectID (group id = objectID; see
- * object.h) or, on a switch without round-robin groups, to the
- * controller.  A bucket rewrites nw_dst to the instance's flowID and
- * resubmits to table 1, whose prefix routes carry the packet toward the
+ * objectID with live instances (udp, nw_dst=ss.0.0.0/16, tp_dst=objectID,
+ * one rule per served ssID) to the select group of that objectID (group
+ * id = objectID; see object.h) or, on a switch without round-robin groups,
+ * to the controller.  A bucket rewrites nw_dst to the instance's flowID
+ * and resubmits to table 1, whose block routes carry the packet toward the
  * instance.  The resolved packet usually leaves by the port it came in on
  * (client and instance behind the same label router), which OpenFlow
  * forbids for a plain output: table 1 of the object router therefore has,
- * per host, one more rule "in_port=OUT, nw_dst=prefix -> output:IN_PORT"
- * one priority above the route "nw_dst=prefix -> output:OUT".
- *
+ * per block (and per host routed alone), one more rule "in_port=OUT,
+ * nw_dst=prefix -> output:IN_PORT" one priority above the route
+ * "nw_dst=prefix -> output:OUT".  Unresolved traffic of an objectID
+ * without instances is dropped there by nw_dst=ss.0.0.0/16 (which would
+ * otherwise follow the block route of hostID 0).
+
  * Cookies identify what installed a rule, so that `ovs-ofctl dump-flows` is
  * readable and stale rules can be found by cookie:
  *
@@ -66,7 +79,10 @@ enum ctl_cookie_kind {
     CTL_COOKIE_L2_FLOW = 0x06,    /* A flow learnt by L2 learning. */
     CTL_COOKIE_PREFIX = 0x10,     /* nw_dst=ss.host.0.0/16 routes. */
     CTL_COOKIE_ANTISPOOF = 0x11,  /* Edge-port source checks. */
-    CTL_COOKIE_UNRESOLVED = 0x12, /* hostID 0 toward the object router. */
+    CTL_COOKIE_UNRESOLVED = 0x12, /* hostID 0 toward the object router
+                                   * (or dropped there); value ssID. */
+    CTL_COOKIE_BLOCK = 0x13,      /* A block's route; value prefix length
+                                   * << 16 | ssID << 8 | first hostID. */
     CTL_COOKIE_OBJECT = 0x20,     /* Object router, per objectID. */
     CTL_COOKIE_RESOLVED = 0x21,   /* Object router fallback: one resolved
                                    * flow (short-lived); value objectID. */
@@ -89,6 +105,8 @@ enum {
     CTL_PRIO_TRANSIT = 40000,
     CTL_PRIO_PREFIX_IN_PORT = 40001,
     CTL_PRIO_PREFIX = 40000,
+    CTL_PRIO_BLOCK_IN_PORT = 39001,
+    CTL_PRIO_BLOCK = 39000,
     CTL_PRIO_DROP = 0,
 };
 
@@ -167,6 +185,16 @@ struct ctl_rules_host {
     uint32_t port_no;           /* Attachment port. */
 };
 
+/* A block of hostIDs: first .. first + size - 1 of ssID 'ss_id' (hostIDs
+ * 0 and 255 are never handed out), attached to label router 'dpid'.
+ * 'first' is a multiple of 'size', a power of two 1..256. */
+struct ctl_rules_block {
+    uint8_t ss_id;
+    uint8_t first;
+    uint16_t size;
+    uint64_t dpid;
+};
+
 /* How the object router resolves unresolved destinations. */
 enum ctl_resolve {
     CTL_RESOLVE_NONE,           /* Not known yet: no per-object rules. */
@@ -177,13 +205,17 @@ enum ctl_resolve {
 /* Everything the per-switch rules depend on. */
 struct ctl_rules_input {
     const struct ctl_topo *topo;  /* Switches, links, paths. */
-    uint8_t ss_id;                /* This domain. */
+    const uint8_t *ss_ids;        /* The ssIDs served, ascending. */
+    size_t n_ss_ids;
     uint64_t object_router;       /* Its dpid; 0 when none is known. */
     uint8_t router_mac[6];        /* Ethernet src on the last hop. */
     bool l2_learning;             /* Label routers: table-0 default to the
                                    * controller instead of drop. */
     const struct ctl_rules_host *hosts;
     size_t n_hosts;
+    const struct ctl_rules_block *blocks; /* HostID blocks, in (ssID,
+                                           * first) order. */
+    size_t n_blocks;
     /* Object router only: */
     enum ctl_resolve resolve;     /* How it resolves. */
     const uint16_t *objects;      /* ObjectIDs with live instances (and a
@@ -195,6 +227,10 @@ int ctl_rules_switch(const struct ctl_rules_input *, uint64_t dpid,
                      enum ctl_role, enum ofp_version,
                      struct ctl_rule **rules, size_t *n);
 bool ctl_rule_equal(const struct ctl_rule *, const struct ctl_rule *);
+int ctl_rule_cmp(const struct ctl_rule *, const struct ctl_rule *);
+int ctl_rules_block_prefix_len(uint16_t size);
+bool ctl_rules_host_in_block(const struct ctl_rules_input *,
+                             const struct ctl_rules_host *);
 
 int ctl_rule_check(const struct ctl_rule *, enum ofp_version);
 int ctl_rule_encode(const struct ctl_rule *, enum ofp_version,

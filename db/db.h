@@ -96,6 +96,21 @@ struct db_host {
     char name[DB_NAME_SIZE];    /* Name from the JoinRequest. */
 };
 
+/* A block of hostIDs: first .. first + size - 1 of 'ss_id' belong to
+ * label router 'dpid' (hostIDs 0 and 255 are never handed out).  Key
+ * (ss_id, first); blocks of one ssID never overlap. */
+struct db_block {
+    uint8_t ss_id;              /* SsID, 1..254. */
+    uint8_t first;              /* First hostID, a multiple of 'size'. */
+    uint16_t size;              /* A power of two, 1..256. */
+    uint64_t dpid;              /* Its label router (must exist). */
+    int64_t allocated_at;       /* When it was allocated. */
+    int64_t empty_since;        /* Without hosts of its router since (0:
+                                 * has some, or not checked yet). */
+    uint32_t n_hosts;           /* Hosts of its router in it (output
+                                 * only). */
+};
+
 struct db_object {
     uint16_t object_id;         /* ObjectID, 1..65535 (key). */
     char name[DB_NAME_SIZE];    /* Configured name, may be empty. */
@@ -250,6 +265,47 @@ int db_host_list(struct db *db, struct db_host **out, size_t *n);
  * lease_expiry of 0 means no lease: such a host never expires. */
 int db_host_list_expired(struct db *db, int64_t now, struct db_host **out,
                          size_t *n);
+
+/* ---- hostID blocks ------------------------------------------------------ */
+
+/* Inserts block 'b' (its 'n_hosts' is ignored).  -EINVAL if its size is
+ * not a power of two in 1..256, 'first' is not a multiple of it or ss_id is
+ * out of range, -EEXIST if it overlaps a block, -ENOENT if the switch is
+ * unknown. */
+int db_block_add(struct db *db, const struct db_block *b);
+
+/* Reads the block of 'ss_id' that contains 'host_id'; -ENOENT if none. */
+int db_block_find(struct db *db, uint8_t ss_id, uint8_t host_id,
+                  struct db_block *b);
+
+/* Lists the blocks of switch 'dpid' (all blocks if 0) in (ss_id, first)
+ * order, with their host counts. */
+int db_block_list(struct db *db, uint64_t dpid, struct db_block **out,
+                  size_t *n);
+
+/* Deletes block (ss_id, first); -ENOENT if none. */
+int db_block_delete(struct db *db, uint8_t ss_id, uint8_t first);
+
+/* Allocates to switch 'dpid' the lowest free block of 'size' hostIDs in the
+ * first of the 'n_ss' ssIDs 'ss_ids' (in that order) that has one, records
+ * it (allocated at 'now') and stores it in '*b'.  -ENOSPC if every block of
+ * every listed ssID is taken; -EINVAL for a bad size. */
+int db_block_alloc(struct db *db, uint64_t dpid, uint16_t size,
+                   const uint8_t *ss_ids, size_t n_ss, int64_t now,
+                   struct db_block *b);
+
+/* Finds the lowest hostID of block 'b' (DB_HOST_ID_MIN..DB_HOST_ID_MAX
+ * only) that no host holds and stores it in '*host_id'; -ENOSPC if none.
+ * Reserves nothing: call it and db_host_upsert() in one transaction. */
+int db_block_free_host_id(struct db *db, const struct db_block *b,
+                          uint8_t *host_id);
+
+/* Frees the blocks that have had no host of their router in them for at
+ * least 'grace_ms' at 'now': marks newly empty blocks empty since 'now',
+ * clears the mark of blocks with hosts, and deletes the rest.  Stores the
+ * number deleted in '*n' (which may be NULL). */
+int db_block_expire(struct db *db, int64_t now, int64_t grace_ms,
+                    size_t *n);
 
 /* ---- objects and instances ---------------------------------------------- */
 

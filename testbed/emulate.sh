@@ -269,6 +269,12 @@ start_agent() {
 }
 agent_status() { in_ns "$1" "$AGENT" --status; }
 host_joined() { agent_status "$1" 2>/dev/null | grep -q "join state=JOINED"; }
+# block_route SS.HOST: the nw_dst of the block route that carries SS.HOST
+# on the other label routers (blocks of 16 hostIDs, the controller's
+# default: docs/protocol.md).
+block_route() {
+    echo "${1%%.*}.$(( ${1#*.} & ~15 )).0.0/12"
+}
 host_prefix() {
     agent_status "$1" 2>/dev/null | sed -n 's/.*prefix=\([0-9]*\.[0-9]*\)\.0 mode=controller.*/\1/p' | head -1
 }
@@ -507,7 +513,8 @@ cmd_check() {
             '[ -n "$(gre_ports "$sw")" ] && ! gre_ports "$sw" | grep -qv " up$"'
     done
     p2=$(host_prefix h2) p3=$(host_prefix h3)
-    check "lr1 routes h2's prefix $p2/16" eval 'flows lr1 | grep -q "nw_dst=$p2.0.0/16"'
+    check "lr1 routes h2's block $(block_route "$p2")" eval \
+        'flows lr1 | grep -q "nw_dst=$(block_route "$p2") "'
 
     # Resolution: object 80 on h2 and h3, echo servers; h1 connects 4 times.
     bg srv2 h2 "$W/srv2.log" "$SFCAT" --listen --echo 80

@@ -119,13 +119,18 @@ sf_log "h1 join: $r"
 check_eq "h1 joins as 1.1 (reply to 1.1.0.0 from the gateway MAC)" \
     "1 1 0 1.1.0.0 $MAC1 02:5c:00:00:00:01" "$r"
 r=$(agent "$NS2" "e2$SF_ID" "$MAC2" 201)
-check_eq "h2 joins as 1.2" "1 2 0 1.2.0.0 $MAC2 02:5c:00:00:00:01" "$r"
+# HostIDs come from per-router blocks of 16 (docs/protocol.md): s1 got
+# 1.0/12 with h1's join, s2 gets 1.16/12 with h2's.
+check_eq "h2 joins as 1.16 (s2's block)" \
+    "1 16 0 1.16.0.0 $MAC2 02:5c:00:00:00:01" "$r"
 r=$(agent "$NS1" "e1$SF_ID" "$MAC1" 101)
 check_eq "a retried join gets the same answer" \
     "1 1 0 1.1.0.0 $MAC1 02:5c:00:00:00:01" "$r"
 q() { sqlite3 -cmd ".timeout 2000" "$STATE/scaffold.db" "$1"; }
 check_eq "db: two host.join events" 2 \
     "$(q "select count(*) from events where kind = 'host.join'")"
+check_eq "db: blocks 1.0/16 hostIDs at s1, 1.16 at s2" "1|0|16|1 1|16|16|2" \
+    "$(q "select ss_id, first_host, size, dpid from blocks order by 1, 2" | tr '\n' ' ' | sed 's/ $//')"
 
 flows() { sf_ovs_ofctl "$OVS" -O OpenFlow13 --no-stats dump-flows "$1"; }
 has_flow() { flows "$1" | grep -q -- "$2"; }
@@ -134,10 +139,14 @@ check "s1: last hop to h1 (1.1/16 -> port 5)" sf_wait 5 has_flow "$S1" \
     "nw_dst=1.1.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:5"
 check "s1: anti-spoofing for h1 on port 5" sf_wait 5 has_flow "$S1" \
     "priority=50000,ip,in_port=5,nw_src=1.1.0.0/16 actions=goto_table:1"
-check "s2: h1's prefix toward s1" sf_wait 5 has_flow "$S2" \
-    "nw_dst=1.1.0.0/16 actions=output:1"
+check "s2: s1's block (h1) toward s1, one /12" sf_wait 5 has_flow "$S2" \
+    "priority=39000,ip,nw_dst=1.0.0.0/12 actions=output:1"
+check "s2: no /16 of h1 (its block routes it)" no_flow "$S2" \
+    "nw_dst=1.1.0.0/16"
+check "s2: unresolved 1.0/16 above the block route" has_flow "$S2" \
+    "priority=40000,ip,nw_dst=1.0.0.0/16 actions=output:2"
 check "s2: last hop to h2 (port 6)" sf_wait 5 has_flow "$S2" \
-    "nw_dst=1.2.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC2->eth_dst,output:6"
+    "nw_dst=1.16.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC2->eth_dst,output:6"
 
 # The controller logs, per switch, the time from a change to the barrier
 # reply that confirms its rules (the issue's "join to rules-in").
@@ -146,22 +155,26 @@ sf_log "h1 join to rules-in per switch (ms): $rules_in"
 check "join to rules-in measured" test -n "$rules_in"
 
 # h1 re-joins from s2 port 7: a move.
+S1_BEFORE=$(flows "$S1" | sort)
 r=$(agent "$NS1" "f1$SF_ID" "$MAC1" 102)
 sf_log "h1 move: $r"
-check_eq "h1 moved: new hostID 3, moved flag set" \
-    "1 3 1 1.3.0.0 $MAC1 02:5c:00:00:00:01" "$r"
+check_eq "h1 moved: new hostID 17 from s2's block, moved flag set" \
+    "1 17 1 1.17.0.0 $MAC1 02:5c:00:00:00:01" "$r"
 check "s1: old prefix 1.1/16 removed" sf_wait 5 no_flow "$S1" "1.1.0.0/16"
-check "s2: old prefix 1.1/16 removed" sf_wait 5 no_flow "$S2" "1.1.0.0/16"
-check "s1: new prefix 1.3/16 toward s2" sf_wait 5 has_flow "$S1" \
-    "nw_dst=1.3.0.0/16 actions=output:1"
 check "s2: last hop to h1 on port 7" sf_wait 5 has_flow "$S2" \
-    "nw_dst=1.3.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:7"
+    "nw_dst=1.17.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:7"
 check "s2: anti-spoofing for h1 on port 7" has_flow "$S2" \
-    "priority=50000,ip,in_port=7,nw_src=1.3.0.0/16 actions=goto_table:1"
+    "priority=50000,ip,in_port=7,nw_src=1.17.0.0/16 actions=goto_table:1"
+check "s1: h1's new address routed by s2's block 1.16/12" has_flow "$S1" \
+    "priority=39000,ip,nw_dst=1.16.0.0/12 actions=output:1"
+# The move touched s1 (h1's three rules gone) and nothing else there.
+S1_AFTER=$(flows "$S1" | sort)
+check_eq "s1: exactly h1's three rules removed, none added" "3 0" \
+    "$(comm -23 <(echo "$S1_BEFORE") <(echo "$S1_AFTER") | wc -l) $(comm -13 <(echo "$S1_BEFORE") <(echo "$S1_AFTER") | wc -l)"
 check "s1: no anti-spoofing left on port 5" no_flow "$S1" "in_port=5"
 check_eq "db: one host.move event" 1 \
     "$(q "select count(*) from events where kind = 'host.move'")"
-check_eq "db: h1 is 1.3 at s2 port 7" "3|2|7" \
+check_eq "db: h1 is 1.17 at s2 port 7" "17|2|7" \
     "$(q "select host_id, dpid, port_no from hosts where hex(mac) = upper('$(tr -d : <<<"$MAC1")')")"
 
 # The admin RPC (controller/rpc.c) served by the daemon, read with sfctl.
@@ -170,11 +183,11 @@ if [ -x "$SFCTL" ]; then
     sfc() { "$SFCTL" --state-dir "$STATE" "$@"; }
     check "admin socket is mode 0600" \
         test "$(stat -c %a "$STATE/admin.sock")" = 600
-    check "sfctl hosts lists h1 as 1.3" eval 'sfc hosts | grep -qi "$MAC1.*1\.3"'
+    check "sfctl hosts lists h1 as 1.17" eval 'sfc hosts | grep -qi "$MAC1.*1\.17"'
     check "sfctl switches lists three switches" \
         eval '[ "$(sfc --json switches | grep -o "\"dpid\"" | wc -l)" -eq 3 ]'
     check "sfctl rules 2 shows the last hop to h1" \
-        eval 'sfc rules 2 | grep -q "nw_dst=1.3.0.0/16.*output:7"'
+        eval 'sfc rules 2 | grep -q "nw_dst=1.17.0.0/16.*output:7"'
     check "sfctl status answers" eval 'sfc status | grep -qi "scaffold-controller 0.1"'
     check "sfctl over TCP with the token" eval \
         '"$SFCTL" --connect "tcp:127.0.0.1:$APORT" --token "tok$SF_ID" status >/dev/null'
@@ -182,13 +195,14 @@ if [ -x "$SFCTL" ]; then
         '! "$SFCTL" --connect "tcp:127.0.0.1:$APORT" --token wrong status >/dev/null 2>&1'
     check "sfctl evict h2" eval 'sfc evict "$MAC2" >/dev/null'
     check "s2: h2's prefix removed after evict" sf_wait 5 no_flow "$S2" \
-        "1.2.0.0/16"
+        "1.16.0.0/16"
     check "sfctl set-role 1 object" eval 'sfc set-role 1 object >/dev/null'
     # An object router routes resolved packets back out of their ingress
-    # port (IN_PORT rules) and sends no unresolved traffic anywhere.
-    check "s1 (now an object router) gets the IN_PORT route to h1" \
+    # port (IN_PORT rules, per block) and sends no unresolved traffic
+    # anywhere.
+    check "s1 (now an object router) gets the IN_PORT route to s2's block" \
         sf_wait 5 has_flow "$S1" \
-        "priority=40001,ip,in_port=1,nw_dst=1.3.0.0/16 actions=IN_PORT"
+        "priority=39001,ip,in_port=1,nw_dst=1.16.0.0/12 actions=IN_PORT"
     check "s1 (now an object router) loses its unresolved route" \
         sf_wait 5 no_flow "$S1" "nw_dst=1.0.0.0/16"
 else

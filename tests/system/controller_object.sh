@@ -290,17 +290,19 @@ stop_controller() {
 }
 status_has() { grep -q -- "$1" "$STATE/status"; }
 
-# join_and_bind: the three hosts join (1.1, 1.2, 1.3) and bind the three
-# instances; request ids from $1.
+# join_and_bind: the three hosts join (1.1 and 1.2 from s1's block of 16
+# hostIDs, 1.16 from s2's) and bind the three instances; request ids from
+# $1.
+ADDR=(x 1.1 1.2 1.16)
 join_and_bind() {
     local r base=$1
     for h in 1 2 3; do
         r=$(sfpy "$h" join $((base + h)))
-        check_eq "h$h joins as 1.$h" "1.$h" "$r"
+        check_eq "h$h joins as ${ADDR[h]}" "${ADDR[h]}" "$r"
     done
     r=$(sfpy 2 bind 1.2.0.0 $((base + 10)) "$OBJ" 10)
     check_eq "bind $OBJ on h2 sockID 10" "status 1" "$r"
-    r=$(sfpy 3 bind 1.3.0.0 $((base + 11)) "$OBJ" 20)
+    r=$(sfpy 3 bind 1.16.0.0 $((base + 11)) "$OBJ" 20)
     check_eq "bind $OBJ on h3 sockID 20" "status 1" "$r"
     r=$(sfpy 2 bind 1.2.0.0 $((base + 12)) "$OBJ" 11)
     check_eq "bind $OBJ on h2 sockID 11" "status 1" "$r"
@@ -333,17 +335,20 @@ g=$(groups "$OVS" "$S3" | grep "group_id=$OBJ,")
 sf_log "s3 group: $g"
 check "s3: group is select with selection_method=round_robin" \
     grep -q "group_id=$OBJ,type=select,selection_method=round_robin," <<< "$g"
-for f in 1.2.0.10 1.2.0.11 1.3.0.20; do
+for f in 1.2.0.10 1.2.0.11 1.16.0.20; do
     check "s3: a bucket resolves to $f" grep -q \
         "actions=set_field:$f->ip_dst,resubmit(,1)" <<< "$g"
 done
 check "s3: unresolved udp to $OBJ goes to the group" has_flow "$OVS" "$S3" \
     OpenFlow15 "priority=45000,udp,nw_dst=1.0.0.0/16,tp_dst=$OBJ actions=group:$OBJ"
-check "s3: back out of the ingress port toward h2 (IN_PORT)" has_flow \
-    "$OVS" "$S3" OpenFlow15 \
-    "priority=40001,ip,in_port=1,nw_dst=1.2.0.0/16 actions=IN_PORT"
-check "s3: toward h3 by port 2" has_flow "$OVS" "$S3" OpenFlow15 \
-    "table=1, priority=40000,ip,nw_dst=1.3.0.0/16 actions=output:2"
+check "s3: back out of the ingress port toward s1's block (h2, IN_PORT)" \
+    has_flow "$OVS" "$S3" OpenFlow15 \
+    "priority=39001,ip,in_port=1,nw_dst=1.0.0.0/12 actions=IN_PORT"
+check "s3: toward s2's block (h3) by port 2" has_flow "$OVS" "$S3" \
+    OpenFlow15 "table=1, priority=39000,ip,nw_dst=1.16.0.0/12 actions=output:2"
+check "s3: unresolved 1.0/16 without an instance dropped, not routed" \
+    has_flow "$OVS" "$S3" OpenFlow15 \
+    "table=1, priority=40000,ip,nw_dst=1.0.0.0/16 actions=drop"
 check "s1: unresolved toward s3" has_flow "$OVS" "$S1" OpenFlow13 \
     "nw_dst=1.0.0.0/16 actions=output:1"
 for br in "$S1" "$S2"; do
@@ -380,23 +385,27 @@ sf_log "patched after unbind: $o"
 check "round robin over the 2 left" round_robin 2 $o
 check "no SYN to the unbound instance" eval '! grep -q "1.2.0.11" <<< "$o"'
 
-# h3 moves to s1 port 7: new hostID, its instance's bucket is replaced
-# (remove + insert, new bucket id), h2's bucket stays.
+# h3 moves to s1 port 7: new hostID from s1's block, its instance's bucket
+# is replaced (remove + insert, new bucket id), h2's bucket stays; s3's
+# flows do not change.
+S3_BEFORE=$(flows "$OVS" "$S3" OpenFlow15 | sort)
 r=$(ip netns exec "${NS[3]}" $PY "$SF_TMP/sf.py" join "f3$SF_ID" "${MAC[3]}" 150)
-check_eq "h3 re-joins from s1:7 as 1.4 (a move)" 1.4 "$r"
-check "s3: h3's instance now at 1.4.0.20" sf_wait 5 eval \
-    'groups "$OVS" "$S3" | grep -q "bucket_id:4,actions=set_field:1.4.0.20->ip_dst"'
+check_eq "h3 re-joins from s1:7 as 1.3 (a move)" 1.3 "$r"
+check "s3: h3's instance now at 1.3.0.20" sf_wait 5 eval \
+    'groups "$OVS" "$S3" | grep -q "bucket_id:4,actions=set_field:1.3.0.20->ip_dst"'
+check_eq "s3: no flow changed by the move (only buckets)" \
+    "$S3_BEFORE" "$(flows "$OVS" "$S3" OpenFlow15 | sort)"
 check "s3: h2's bucket 1 kept, 2 buckets" eval \
     'groups "$OVS" "$S3" | grep -q "bucket=bucket_id:1,actions=set_field:1.2.0.10->ip_dst" && [ "$(buckets "$OVS" "$S3")" -eq 2 ]'
 check "controller logged 1 inserted, 1 removed" grep -q \
     "group $OBJ: 2 buckets (1 inserted, 1 removed)" "$LOG"
 ip netns exec "${NS[3]}" $PY "$SF_TMP/sf.py" syn "f3$SF_ID" "${MAC[3]}" \
-    1.4.0.0 1.0.0.0 "$OBJ" 5200 4 0.1 || true
+    1.3.0.0 1.0.0.0 "$OBJ" 5200 4 0.1 || true
 check "4 SYNs from the moved h3 arrive" sf_wait 5 arrived 5200 4
 o=$(order 5200 4)
 sf_log "after the move: $o"
-check "round robin over 1.2.0.10 and 1.4.0.20" eval \
-    'round_robin 2 $o && grep -q 1.4.0.20 <<< "$o" && grep -q 1.2.0.10 <<< "$o"'
+check "round robin over 1.2.0.10 and 1.3.0.20" eval \
+    'round_robin 2 $o && grep -q 1.3.0.20 <<< "$o" && grep -q 1.2.0.10 <<< "$o"'
 # The admin evicts h3: its bucket goes.
 "$SF_BIN/sfctl" --state-dir "$STATE" evict "${MAC[3]}" >/dev/null
 check "sfctl evict h3" test $? -eq 0
@@ -519,14 +528,18 @@ check "a restart with its state keeps the epoch" grep -q \
 join_and_bind 300
 check "stock s3: object $OBJ resolved in the controller" sf_wait 5 \
     has_flow "$SOVS" "$S3" OpenFlow15 "tp_dst=$OBJ actions=CONTROLLER"
-check "s1: route to h3" has_flow "$OVS" "$S1" OpenFlow13 "nw_dst=1.3.0.0/16"
+check "s1: route to h3 (s2's block)" has_flow "$OVS" "$S1" OpenFlow13 \
+    "nw_dst=1.16.0.0/12"
 check "leases run out: 3 host.expire events" sf_wait 8 eval \
     '[ "$(q "select count(*) from events where kind = '"'host.expire'"'")" = 3 ]'
 check_eq "db: no host, no instance left" "0 0" \
     "$(q "select (select count(*) from hosts), (select count(*) from instances)" \
        | tr '|' ' ')"
-check "s1: h3's route gone" sf_wait 5 eval \
-    '! has_flow "$OVS" "$S1" OpenFlow13 "nw_dst=1.3.0.0/16"'
+# s2's block, without hosts now, is freed a lease plus a link timeout
+# (4 s here) after it emptied, and its route with it.
+check "s1: route to s2's emptied block gone" sf_wait 12 eval \
+    '! has_flow "$OVS" "$S1" OpenFlow13 "nw_dst=1.16.0.0/12"'
+check_eq "db: every block freed" 0 "$(q "select count(*) from blocks")"
 check "stock s3: object $OBJ's rule gone" sf_wait 5 eval \
     '! has_flow "$SOVS" "$S3" OpenFlow15 "tp_dst=$OBJ actions=CONTROLLER"'
 check "controller logged the expiries" grep -q "lease expired .*removed with its instances" "$LOG"

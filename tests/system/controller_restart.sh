@@ -71,6 +71,12 @@ sqlite3 -cmd ".timeout 2000" "$STATE/scaffold.db" \
     "insert into hosts (mac, ss_id, host_id, dpid, port_no) values
      (x'$(tr -d : <<<"$MAC1")', 1, 1, 1, 5),
      (x'$(tr -d : <<<"$MAC2")', 1, 2, 2, 6);" || sf_die "insert hosts"
+# And a hostID block of s2 (16 hostIDs from 1.16) with a host in it: the
+# restarted controller routes the block, not the host, on s1.
+sqlite3 -cmd ".timeout 2000" "$STATE/scaffold.db" \
+    "insert into blocks (ss_id, first_host, size, dpid) values (1, 16, 16, 2);
+     insert into hosts (mac, ss_id, host_id, dpid, port_no) values
+     (x'02000000aa17', 1, 17, 2, 8);" || sf_die "insert block"
 # A stale SCAFFOLD rule and somebody else's rule.
 sf_ovs_ofctl "$OVS" -O OpenFlow13 add-flow "$S1" \
     "cookie=0x5c10000000000163,table=1,priority=40000,ip,nw_dst=1.99.0.0/16,actions=output:1"
@@ -101,6 +107,11 @@ f2=$(flows "$S2" OpenFlow13)
 f3=$(flows "$S3" OpenFlow15)
 check "s1: last hop to h1 rewrites Ethernet and outputs to port 5" \
     grep -q "cookie=0x5c10000000000101, table=1, priority=40000,ip,nw_dst=1.1.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:5" <<<"$f1"
+check "s1: s2's block 1.16/12 from the store routed toward s2" \
+    grep -q "cookie=0x5c130000000c0110, table=1, priority=39000,ip,nw_dst=1.16.0.0/12 actions=output:1" <<<"$f1"
+check "s1: no /16 of the host in that block" eval '! grep -q "nw_dst=1.17.0.0/16" <<<"$f1"'
+check "s2: last hop to the host in its block (port 8)" \
+    grep -q "nw_dst=1.17.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:02:00:00:00:aa:17->eth_dst,output:8" <<<"$f2"
 check "s1: anti-spoofing allows h1's prefix on port 5" \
     grep -q "cookie=0x5c11000000000101, priority=50000,ip,in_port=5,nw_src=1.1.0.0/16 actions=goto_table:1" <<<"$f1"
 check "s1: anti-spoofing drops the rest of port 5" \
@@ -113,12 +124,14 @@ check "s2: last hop to h2" \
     grep -q "nw_dst=1.2.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC2->eth_dst,output:6" <<<"$f2"
 check "s1: stale SCAFFOLD rule removed" bash -c "! grep -q 1.99.0.0 <<<'$f1'"
 check "s1: foreign rule kept" grep -q "cookie=0x1234, table=3" <<<"$f1"
-check_eq "s1: exactly 10 SCAFFOLD rules (no duplicates)" 10 \
+check_eq "s1: exactly 11 SCAFFOLD rules (no duplicates; 1 block route)" 11 \
     "$(grep -c 'cookie=0x5c' <<<"$f1")"
-check_eq "s2: exactly 11 SCAFFOLD rules" 11 "$(grep -c 'cookie=0x5c' <<<"$f2")"
-# The object router: 4 base rules, 1 transit, and per host a route plus
-# its IN_PORT twin (no instances bound: no groups).
-check_eq "s3 (object router): 4 base + 1 transit + 2x2 routes" 9 \
+check_eq "s2: exactly 14 SCAFFOLD rules (3 of the host in its block)" 14 \
+    "$(grep -c 'cookie=0x5c' <<<"$f2")"
+# The object router: 4 base rules, 1 transit, and per host outside a
+# block and per block a route plus its IN_PORT twin (no instances bound:
+# no groups).
+check_eq "s3 (object router): 4 base + 1 transit + 3x2 routes" 11 \
     "$(grep -c 'cookie=0x5c' <<<"$f3")"
 
 # Data path: a SCAFFOLD-addressed UDP frame from h1 (1.1.0.5) to h2's

@@ -8,7 +8,8 @@
 # routes and anti-spoofing rules.  h2's agent binds its listener with the
 # controller (BindRequest; the controller records the instance), but the
 # object router may not have a group for objectID 80 yet: h1 resolves it
-# with a static entry (80=1.2.0: "whatever listens on 80 on host 1.2"),
+# with a static entry (80=1.16.0: "whatever listens on 80 on host 1.16",
+# the first hostID of s2's block of 16: docs/protocol.md section 2),
 # and its SYN travels resolved through both label routers; everything
 # after the handshake is ordinary resolved traffic.
 #
@@ -43,29 +44,30 @@ ctl_start
 AGENT=$SF_BIN/scaffold-hostagent
 SFCAT=$SF_BIN/sfcat
 [ -x "$AGENT" ] && [ -x "$SFCAT" ] || sf_die "build first: $AGENT, $SFCAT"
-ip netns exec "$NS1" "$AGENT" --iface "e1$SF_ID" --static-object 80=1.2.0 \
+ip netns exec "$NS1" "$AGENT" --iface "e1$SF_ID" --static-object 80=1.16.0 \
     >"$SF_TMP/agent1.log" 2>&1 &
 A1=$!
 sf_on_exit "kill $A1"
 st() { nsenter --net="/run/netns/$1" "$AGENT" --status; }
 joined() { st "$1" | grep -q "prefix=$2.0 mode=controller"; }
 # One after the other: the two JoinRequests reach the controller through
-# different switches, in no fixed order, and the first gets hostID 1.
+# different switches, in no fixed order: the first switch gets the block
+# of hostIDs 0..15, the second 16..31.
 check "h1 joined as 1.1" sf_wait 10 joined "$NS1" 1.1
 ip netns exec "$NS2" "$AGENT" --iface "e2$SF_ID" >"$SF_TMP/agent2.log" 2>&1 &
 A2=$!
 sf_on_exit "kill $A2"
-check "h2 joined as 1.2" sf_wait 10 joined "$NS2" 1.2
+check "h2 joined as 1.16" sf_wait 10 joined "$NS2" 1.16
 flows() { sf_ovs_ofctl "$OVS" -O OpenFlow13 --no-stats dump-flows "$1"; }
 has_flow() { flows "$1" | grep -q -- "$2"; }
-check "s1 routes 1.2/16 toward s2" sf_wait 5 has_flow "$S1" \
-    "nw_dst=1.2.0.0/16 actions=output:1"
+check "s1 routes s2's block 1.16/12 toward s2" sf_wait 5 has_flow "$S1" \
+    "nw_dst=1.16.0.0/12 actions=output:1"
 
 nsenter --net="/run/netns/$NS2" "$SFCAT" --listen --echo 80 \
     >"$SF_TMP/server.log" 2>&1 &
 SP=$!
 sf_on_exit "kill $SP"
-sf_wait 5 grep -q '^listening 1.2.' "$SF_TMP/server.log" \
+sf_wait 5 grep -q '^listening 1.16.' "$SF_TMP/server.log" \
     || sf_die "server: $(cat "$SF_TMP/server.log")"
 binds() { st "$NS2" | grep -q "^binds bound=$1 pending=0 "; }
 check "h2's listener bound with the controller (status bound=1)" \
@@ -75,7 +77,7 @@ printf 'hello\nworld\n%s\n' "$big" >"$SF_TMP/in"
 nsenter --net="/run/netns/$NS1" "$SFCAT" 80 <"$SF_TMP/in" \
     >"$SF_TMP/client.log" 2>&1
 check "h1 connected to objectID 80 on h2 through s1 and s2" \
-    grep -q '^connected 1.1.[0-9]*:[0-9]* > 1.2.[0-9]*:80$' "$SF_TMP/client.log"
+    grep -q '^connected 1.1.[0-9]*:[0-9]* > 1.16.[0-9]*:80$' "$SF_TMP/client.log"
 check "data both ways, content intact (1400 bytes included)" \
     sh -c "grep -qx 'recv: echo:hello' '$SF_TMP/client.log' && grep -qx 'recv: echo:$big' '$SF_TMP/client.log' && grep -qx 'recv 0: world' '$SF_TMP/server.log'"
 check "all 3 answered" grep -qx 'sent 3 received 3' "$SF_TMP/client.log"

@@ -286,8 +286,68 @@ test_admin(void)
     CU_ASSERT_EQUAL(args(5, a3), 0);
 }
 
+static void
+test_ssids_and_blocks(void)
+{
+    uint8_t list[255];
+
+    /* Default: just --ssid; blocks of 16. */
+    char *a0[] = { "ctl", "--ssid", "9", NULL };
+    CU_ASSERT_EQUAL(args(3, a0), 0);
+    CU_ASSERT_EQUAL(cfg.host_block, 16);
+    CU_ASSERT_EQUAL(ctl_config_ssids(&cfg, list, sizeof list), 1);
+    CU_ASSERT_EQUAL(list[0], 9);
+    CU_ASSERT_TRUE(ctl_config_serves(&cfg, 9));
+    CU_ASSERT_FALSE(ctl_config_serves(&cfg, 1));
+
+    /* A list: the primary ssID defaults to its lowest. */
+    char *a1[] = { "ctl", "--ssids", "3,5-7,12", "--host-block", "128",
+                   NULL };
+    CU_ASSERT_EQUAL_FATAL(args(5, a1), 0);
+    CU_ASSERT_EQUAL(cfg.ssid, 3);
+    CU_ASSERT_EQUAL(cfg.host_block, 128);
+    CU_ASSERT_EQUAL_FATAL(ctl_config_ssids(&cfg, list, sizeof list), 5);
+    CU_ASSERT_EQUAL(list[1], 5);
+    CU_ASSERT_EQUAL(list[3], 7);
+    CU_ASSERT_EQUAL(list[4], 12);
+    CU_ASSERT_FALSE(ctl_config_serves(&cfg, 4));
+    char *a2[] = { "ctl", "--ssids", "1-8", "--ssid", "4", NULL };
+    CU_ASSERT_EQUAL(args(5, a2), 0);
+    CU_ASSERT_EQUAL(cfg.ssid, 4);
+
+    /* Errors name the value. */
+    char *b1[] = { "ctl", "--ssids", "1-8", "--ssid", "9", NULL };
+    CU_ASSERT_EQUAL(args(5, b1), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "ssid 9 is not among ssids '1-8'");
+    char *b2[] = { "ctl", "--ssids", "1,x", NULL };
+    CU_ASSERT_EQUAL(args(3, b2), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad item 'x' in '1,x'"));
+    char *b3[] = { "ctl", "--ssids", "8-3", NULL };
+    CU_ASSERT_EQUAL(args(3, b3), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "reversed range '8-3' in '8-3'"));
+    char *b4[] = { "ctl", "--ssids", "1-255", NULL };
+    CU_ASSERT_EQUAL(args(3, b4), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad item '1-255'"));
+    char *b5[] = { "ctl", "--ssids", "1,,2", NULL };
+    CU_ASSERT_EQUAL(args(3, b5), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "empty item"));
+    char *b6[] = { "ctl", "--host-block", "24", NULL };
+    CU_ASSERT_EQUAL(args(3, b6), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "--host-block: bad value '24' (expected a "
+                           "power of two, 1..256)");
+
+    /* The file too, with the line. */
+    CU_ASSERT_EQUAL(load("[controller]\nssids = 2-3\nhost_block = 64\n"),
+                    0);
+    CU_ASSERT_EQUAL(cfg.ssid, 2);
+    CU_ASSERT_EQUAL(cfg.host_block, 64);
+    CU_ASSERT_EQUAL(load("[controller]\n\nssids = 0-3\n"), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.ini:3: ssids: bad item '0-3'"));
+}
+
 static CU_TestInfo config_tests[] = {
     {"defaults", test_defaults},
+    {"ssid lists and host blocks", test_ssids_and_blocks},
     {"file ok", test_file_ok},
     {"file bad key names the line", test_file_bad_key},
     {"file bad section", test_file_bad_section},

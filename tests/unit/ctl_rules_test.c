@@ -1,7 +1,9 @@
 /*
  * Unit tests for controller/rules.c: the base rules, the whole rule set of
- * a label router computed from a small topology and two hosts, version
- * checks, and the flow-mods the OpenFlow encoder makes of them.
+ * a label router computed from a small topology and two hosts (outside any
+ * hostID block: routed alone everywhere), the rule sets of a topology with
+ * hostID blocks over two ssIDs and what one move changes on each switch,
+ * version checks, and the flow-mods the OpenFlow encoder makes of them.
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -23,6 +25,7 @@ static struct ctl_rules_host hosts[2] = {
       .dpid = 2, .port_no = 6 },
 };
 static struct ctl_rules_input input;
+static const uint8_t ss1[] = { 1 };
 
 /* s1:1 <-> s2:1, s2:2 <-> s3:1; s3 is the object router. */
 static void
@@ -38,7 +41,7 @@ setup(void)
     ctl_topo_link_seen(topo, 2, 2, 3, 1, 0, NULL);
     ctl_topo_link_seen(topo, 3, 1, 2, 2, 0, NULL);
     input = (struct ctl_rules_input) {
-        .topo = topo, .ss_id = 1, .object_router = 3,
+        .topo = topo, .ss_ids = ss1, .n_ss_ids = 1, .object_router = 3,
         .router_mac = { 2, 0x5c, 0, 0, 0, 1 },
         .hosts = hosts, .n_hosts = 2,
     };
@@ -377,6 +380,313 @@ test_equal(void)
     CU_ASSERT_EQUAL(ctl_cookie_kind(a[1].cookie), CTL_COOKIE_CONTROL);
 }
 
+/* ---- hostID blocks ------------------------------------------------------ */
+
+/* r1:1 <-> r2:1, r2:2 <-> r3:1, r2:3 <-> O:1 (O = dpid 9, the object
+ * router); ssIDs 1 and 2 served; blocks of 16: 1.0 at r1, 1.16 at r2,
+ * 1.32 and 2.0 at r3; one host in each. */
+static struct ctl_topo *btopo;
+static const uint8_t ss12[] = { 1, 2 };
+static const uint16_t bobjects[] = { 80 };
+static struct ctl_rules_block bblocks[8] = {
+    { .ss_id = 1, .first = 0, .size = 16, .dpid = 1 },
+    { .ss_id = 1, .first = 16, .size = 16, .dpid = 2 },
+    { .ss_id = 1, .first = 32, .size = 16, .dpid = 3 },
+    { .ss_id = 2, .first = 0, .size = 16, .dpid = 3 },
+};
+static struct ctl_rules_host bhosts[4] = {
+    { .mac = { 2, 0, 0, 0, 0, 0xa }, .ss_id = 1, .host_id = 1, .dpid = 1,
+      .port_no = 10 },
+    { .mac = { 2, 0, 0, 0, 0, 0xb }, .ss_id = 1, .host_id = 16, .dpid = 2,
+      .port_no = 10 },
+    { .mac = { 2, 0, 0, 0, 0, 0xc }, .ss_id = 1, .host_id = 32, .dpid = 3,
+      .port_no = 10 },
+    { .mac = { 2, 0, 0, 0, 0, 0xd }, .ss_id = 2, .host_id = 1, .dpid = 3,
+      .port_no = 11 },
+};
+
+static struct ctl_rules_input
+blocks_input(void)
+{
+    if (!btopo) {
+        btopo = ctl_topo_create();
+        for (uint64_t i = 1; i <= 3; i++) {
+            ctl_topo_switch_add(btopo, i);
+        }
+        ctl_topo_switch_add(btopo, 9);
+        ctl_topo_link_seen(btopo, 1, 1, 2, 1, 0, NULL);
+        ctl_topo_link_seen(btopo, 2, 1, 1, 1, 0, NULL);
+        ctl_topo_link_seen(btopo, 2, 2, 3, 1, 0, NULL);
+        ctl_topo_link_seen(btopo, 3, 1, 2, 2, 0, NULL);
+        ctl_topo_link_seen(btopo, 2, 3, 9, 1, 0, NULL);
+        ctl_topo_link_seen(btopo, 9, 1, 2, 3, 0, NULL);
+    }
+    return (struct ctl_rules_input) {
+        .topo = btopo, .ss_ids = ss12, .n_ss_ids = 2, .object_router = 9,
+        .router_mac = { 2, 0x5c, 0, 0, 0, 1 },
+        .hosts = bhosts, .n_hosts = 4, .blocks = bblocks, .n_blocks = 4,
+        .resolve = CTL_RESOLVE_GROUP, .objects = bobjects, .n_objects = 1,
+    };
+}
+
+static void
+test_blocks_label_router(void)
+{
+    static const char *want[] = {
+        "table=0,priority=40000,cookie=0x5c04000000000001,in_port=1 "
+        "actions=goto_table:1",
+        "table=0,priority=50000,cookie=0x5c11000000000101,in_port=10,"
+        "dl_type=0x0800,nw_src=1.1.0.0/16 actions=goto_table:1",
+        "table=0,priority=49000,cookie=0x5c11000000000101,in_port=10 "
+        "actions=drop",
+        "table=1,priority=40000,cookie=0x5c10000000000101,dl_type=0x0800,"
+        "nw_dst=1.1.0.0/16 actions=mod_dl_src:02:5c:00:00:00:01,"
+        "mod_dl_dst:02:00:00:00:00:0a,output:10",
+        "table=1,priority=39000,cookie=0x5c130000000c0110,dl_type=0x0800,"
+        "nw_dst=1.16.0.0/12 actions=output:1",
+        "table=1,priority=39000,cookie=0x5c130000000c0120,dl_type=0x0800,"
+        "nw_dst=1.32.0.0/12 actions=output:1",
+        "table=1,priority=39000,cookie=0x5c130000000c0200,dl_type=0x0800,"
+        "nw_dst=2.0.0.0/12 actions=output:1",
+        "table=1,priority=40000,cookie=0x5c12000000000001,dl_type=0x0800,"
+        "nw_dst=1.0.0.0/16 actions=output:1",
+        "table=1,priority=40000,cookie=0x5c12000000000002,dl_type=0x0800,"
+        "nw_dst=2.0.0.0/16 actions=output:1",
+        NULL,
+    };
+    struct ctl_rules_input in = blocks_input();
+    struct ctl_rule *rules;
+    size_t n;
+
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&in, 1, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    CU_ASSERT_FATAL(n >= 4);
+    expect_rules(rules, 4, base13);
+    expect_rules(rules + 4, n - 4, want);
+    free(rules);
+
+    /* r3: two hosts, the block of r1 and r2 only; hosts 1.1 and 1.16 have
+     * no /16 of their own here. */
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&in, 3, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    CU_ASSERT_EQUAL(n, 4 + 1 + 2 * 3 + 2 + 2);
+    free(rules);
+
+    /* A block of 256 (a whole ssID) is one /8 route. */
+    struct ctl_rules_block whole = { .ss_id = 7, .first = 0, .size = 256,
+                                     .dpid = 3 };
+    in.blocks = &whole;
+    in.n_blocks = 1;
+    in.n_hosts = 0;
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&in, 1, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    char buf[512];
+    CU_ASSERT_EQUAL_FATAL(n, 4 + 1 + 1 + 2);
+    ctl_rule_format(&rules[5], buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "table=1,priority=39000,"
+                           "cookie=0x5c13000000080700,dl_type=0x0800,"
+                           "nw_dst=7.0.0.0/8 actions=output:1");
+    free(rules);
+}
+
+static void
+test_blocks_object_router(void)
+{
+    static const char *want[] = {
+        "table=0,priority=40000,cookie=0x5c04000000000001,in_port=1 "
+        "actions=goto_table:1",
+        "table=1,priority=39001,cookie=0x5c130000000c0100,in_port=1,"
+        "dl_type=0x0800,nw_dst=1.0.0.0/12 actions=IN_PORT",
+        "table=1,priority=39000,cookie=0x5c130000000c0100,dl_type=0x0800,"
+        "nw_dst=1.0.0.0/12 actions=output:1",
+        "table=1,priority=39001,cookie=0x5c130000000c0110,in_port=1,"
+        "dl_type=0x0800,nw_dst=1.16.0.0/12 actions=IN_PORT",
+        "table=1,priority=39000,cookie=0x5c130000000c0110,dl_type=0x0800,"
+        "nw_dst=1.16.0.0/12 actions=output:1",
+        "table=1,priority=39001,cookie=0x5c130000000c0120,in_port=1,"
+        "dl_type=0x0800,nw_dst=1.32.0.0/12 actions=IN_PORT",
+        "table=1,priority=39000,cookie=0x5c130000000c0120,dl_type=0x0800,"
+        "nw_dst=1.32.0.0/12 actions=output:1",
+        "table=1,priority=39001,cookie=0x5c130000000c0200,in_port=1,"
+        "dl_type=0x0800,nw_dst=2.0.0.0/12 actions=IN_PORT",
+        "table=1,priority=39000,cookie=0x5c130000000c0200,dl_type=0x0800,"
+        "nw_dst=2.0.0.0/12 actions=output:1",
+        /* Unresolved without an instance: not along the block route of
+         * hostID 0. */
+        "table=1,priority=40000,cookie=0x5c12000000000001,dl_type=0x0800,"
+        "nw_dst=1.0.0.0/16 actions=drop",
+        "table=1,priority=40000,cookie=0x5c12000000000002,dl_type=0x0800,"
+        "nw_dst=2.0.0.0/16 actions=drop",
+        "table=0,priority=45000,cookie=0x5c20000000000050,dl_type=0x0800,"
+        "nw_proto=17,nw_dst=1.0.0.0/16,tp_dst=80 actions=group:80",
+        "table=0,priority=45000,cookie=0x5c20000000000050,dl_type=0x0800,"
+        "nw_proto=17,nw_dst=2.0.0.0/16,tp_dst=80 actions=group:80",
+        NULL,
+    };
+    struct ctl_rules_input in = blocks_input();
+    struct ctl_rule *rules;
+    size_t n;
+
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&in, 9, CTL_ROLE_OBJECT,
+                                           OFP15_VERSION, &rules, &n), 0);
+    CU_ASSERT_FATAL(n >= 4);
+    expect_rules(rules + 4, n - 4, want);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(ctl_rule_check(&rules[i], OFP15_VERSION), 0);
+    }
+    free(rules);
+}
+
+/* Formats the rules of every switch of the block topology for 'in' into
+ * 'out[s]' (switches r1, r2, r3, O), one malloc'ed array of strings each. */
+static void
+all_rules(const struct ctl_rules_input *in, char **out[4], size_t n_out[4])
+{
+    static const uint64_t dpids[4] = { 1, 2, 3, 9 };
+
+    for (size_t s = 0; s < 4; s++) {
+        struct ctl_rule *rules;
+        size_t n;
+        bool object = dpids[s] == 9;
+        CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(
+            in, dpids[s], object ? CTL_ROLE_OBJECT : CTL_ROLE_LABEL,
+            object ? OFP15_VERSION : OFP13_VERSION, &rules, &n), 0);
+        out[s] = calloc(n + 1, sizeof *out[s]);
+        for (size_t i = 0; i < n; i++) {
+            out[s][i] = malloc(512);
+            ctl_rule_format(&rules[i], out[s][i], 512);
+        }
+        n_out[s] = n;
+        free(rules);
+    }
+}
+
+/* How many strings of 'a' are not in 'b'. */
+static size_t
+count_missing(char **a, size_t n_a, char **b, size_t n_b)
+{
+    size_t missing = 0;
+
+    for (size_t i = 0; i < n_a; i++) {
+        bool found = false;
+        for (size_t j = 0; !found && j < n_b; j++) {
+            found = !strcmp(a[i], b[j]);
+        }
+        missing += !found;
+    }
+    return missing;
+}
+
+static void
+free_all(char **r[4], size_t n[4])
+{
+    for (size_t s = 0; s < 4; s++) {
+        for (size_t i = 0; i < n[s]; i++) {
+            free(r[s][i]);
+        }
+        free(r[s]);
+    }
+}
+
+/* Host 1.32 moves from r3 to r1 and becomes 1.2 (r1's block): r3 loses its
+ * three rules, r1 gains three, r2 and the object router are unchanged.
+ * Then host 2.1 moves to r2, whose block is full: a new block 1.48/12 is
+ * allocated to r2, and every other switch gains its route. */
+static void
+test_blocks_move_diff(void)
+{
+    struct ctl_rules_input in = blocks_input();
+    char **before[4], **after[4];
+    size_t n_before[4], n_after[4];
+    static const size_t added[4] = { 3, 0, 0, 0 };
+    static const size_t removed[4] = { 0, 0, 3, 0 };
+
+    all_rules(&in, before, n_before);
+    struct ctl_rules_host moved[4];
+    memcpy(moved, bhosts, sizeof moved);
+    moved[2].dpid = 1;
+    moved[2].port_no = 11;
+    moved[2].host_id = 2;
+    in.hosts = moved;
+    all_rules(&in, after, n_after);
+    for (size_t s = 0; s < 4; s++) {
+        CU_ASSERT_EQUAL(count_missing(after[s], n_after[s], before[s],
+                                      n_before[s]), added[s]);
+        CU_ASSERT_EQUAL(count_missing(before[s], n_before[s], after[s],
+                                      n_after[s]), removed[s]);
+    }
+    free_all(before, n_before);
+
+    /* The second move needs a new block. */
+    static const size_t added2[4] = { 1, 3, 1, 2 };
+    static const size_t removed2[4] = { 0, 0, 3, 0 };
+    struct ctl_rules_block blocks[5];
+    memcpy(blocks, bblocks, 4 * sizeof *blocks);
+    blocks[4] = (struct ctl_rules_block) { .ss_id = 1, .first = 48,
+                                           .size = 16, .dpid = 2 };
+    in.blocks = blocks;
+    in.n_blocks = 5;
+    moved[3].dpid = 2;
+    moved[3].port_no = 12;
+    moved[3].ss_id = 1;
+    moved[3].host_id = 48;
+    char **after2[4];
+    size_t n_after2[4];
+    all_rules(&in, after2, n_after2);
+    for (size_t s = 0; s < 4; s++) {
+        CU_ASSERT_EQUAL(count_missing(after2[s], n_after2[s], after[s],
+                                      n_after[s]), added2[s]);
+        CU_ASSERT_EQUAL(count_missing(after[s], n_after[s], after2[s],
+                                      n_after2[s]), removed2[s]);
+    }
+    free_all(after, n_after);
+    free_all(after2, n_after2);
+}
+
+/* A host whose address is in another router's block (a store from before
+ * blocks) is routed alone, above that block's route. */
+static void
+test_blocks_orphan(void)
+{
+    struct ctl_rules_input in = blocks_input();
+    struct ctl_rules_host hs[5];
+    struct ctl_rule *rules;
+    size_t n;
+    char buf[512];
+    bool found = false;
+
+    memcpy(hs, bhosts, sizeof bhosts);
+    hs[4] = (struct ctl_rules_host) { .mac = { 2, 0, 0, 0, 0, 0xe },
+                                      .ss_id = 1, .host_id = 5, .dpid = 3,
+                                      .port_no = 12 };
+    in.hosts = hs;
+    in.n_hosts = 5;
+    CU_ASSERT_FALSE(ctl_rules_host_in_block(&in, &hs[4]));
+    CU_ASSERT_TRUE(ctl_rules_host_in_block(&in, &hs[0]));
+    CU_ASSERT_EQUAL_FATAL(ctl_rules_switch(&in, 2, CTL_ROLE_LABEL,
+                                           OFP13_VERSION, &rules, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        ctl_rule_format(&rules[i], buf, sizeof buf);
+        found |= !strcmp(buf, "table=1,priority=40000,"
+                         "cookie=0x5c10000000000105,dl_type=0x0800,"
+                         "nw_dst=1.5.0.0/16 actions=output:2");
+    }
+    CU_ASSERT_TRUE(found);
+    free(rules);
+    CU_ASSERT_EQUAL(ctl_rules_block_prefix_len(16), 12);
+    CU_ASSERT_EQUAL(ctl_rules_block_prefix_len(1), 16);
+    CU_ASSERT_EQUAL(ctl_rules_block_prefix_len(256), 8);
+    CU_ASSERT_EQUAL(ctl_rules_block_prefix_len(12), -1);
+    CU_ASSERT_EQUAL(ctl_rules_block_prefix_len(512), -1);
+}
+
+static void
+test_blocks_cleanup(void)
+{
+    ctl_topo_destroy(btopo);
+    btopo = NULL;
+}
+
 static CU_TestInfo rules_tests[] = {
     {"base rules", test_base},
     {"label router with a host and a transit port", test_label_router_s1},
@@ -386,6 +696,11 @@ static CU_TestInfo rules_tests[] = {
     {"checks before encoding", test_check},
     {"encode 1.0, 1.3, 1.5", test_encode},
     {"rule equality and cookies", test_equal},
+    {"blocks: label router", test_blocks_label_router},
+    {"blocks: object router", test_blocks_object_router},
+    {"blocks: a move changes two routers", test_blocks_move_diff},
+    {"blocks: host outside its router's blocks", test_blocks_orphan},
+    {"blocks: cleanup", test_blocks_cleanup},
     CU_TEST_INFO_NULL,
 };
 
