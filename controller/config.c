@@ -293,6 +293,21 @@ ctl_set_ms(unsigned int *dst, const char *value, unsigned long min,
 }
 
 static int
+ctl_set_busy_poll(struct ctl_config *cfg, const char *value, const char *what,
+                  char *err, size_t err_len)
+{
+    unsigned long v;
+
+    if (ctl_parse_uint(value, 0, 100000, &v)) {
+        snprintf(err, err_len, "%s: bad value '%s' (microseconds, 0..100000)",
+                 what, value);
+        return -EINVAL;
+    }
+    cfg->busy_poll_us = (unsigned int) v;
+    return 0;
+}
+
+static int
 ctl_set_ssid(struct ctl_config *cfg, const char *value, char *err,
              size_t err_len)
 {
@@ -456,6 +471,8 @@ ctl_set_key(struct ctl_config *cfg, const char *section, const char *key,
                 return -EINVAL;
             }
             return 0;
+        } else if (!strcmp(key, "busy_poll")) {
+            return ctl_set_busy_poll(cfg, value, key, err, err_len);
         } else if (!strcmp(key, "log_level")) {
             return ctl_set_level(cfg, value, err, err_len);
         } else if (!strcmp(key, "admin_tcp")) {
@@ -547,6 +564,7 @@ enum {
     CTL_OPT_LINK,
     CTL_OPT_LEASE,
     CTL_OPT_L2,
+    CTL_OPT_BUSY_POLL,
     CTL_OPT_ADMIN_TCP,
     CTL_OPT_ADMIN_TOKEN,
     CTL_OPT_HELP,
@@ -569,6 +587,7 @@ static const struct option ctl_long_options[] = {
     {"link-timeout", required_argument, NULL, CTL_OPT_LINK},
     {"lease", required_argument, NULL, CTL_OPT_LEASE},
     {"l2-learning", no_argument, NULL, CTL_OPT_L2},
+    {"busy-poll", required_argument, NULL, CTL_OPT_BUSY_POLL},
     {"admin-tcp", required_argument, NULL, CTL_OPT_ADMIN_TCP},
     {"admin-token", required_argument, NULL, CTL_OPT_ADMIN_TOKEN},
     {"help", no_argument, NULL, CTL_OPT_HELP},
@@ -613,6 +632,10 @@ ctl_config_usage(const char *program_name)
            "(default 60000)\n"
            "  --l2-learning          switch non-SCAFFOLD traffic by MAC "
            "learning (off)\n"
+           "  --busy-poll USEC       keep polling without sleeping USEC "
+           "after the last\n"
+           "                         event (0 = off; up to a whole CPU "
+           "under load)\n"
            "  --admin-tcp tcp:IP:PORT  admin RPC over TCP as well as "
            "STATE_DIR/admin.sock\n"
            "  --admin-token TOKEN    shared token, required with "
@@ -691,6 +714,9 @@ ctl_apply_option(struct ctl_config *cfg, int opt, const char *arg,
         break;
     case CTL_OPT_L2:
         cfg->l2_learning = true;
+        break;
+    case CTL_OPT_BUSY_POLL:
+        rc = ctl_set_busy_poll(cfg, arg, "--busy-poll", msg, sizeof msg);
         break;
     case CTL_OPT_LEASE:
         rc = ctl_set_ms(&cfg->lease_ms, arg, 3000, "--lease", msg,

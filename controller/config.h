@@ -28,6 +28,9 @@
  *     l2_learning = no                 ; yes: non-SCAFFOLD traffic that
  *                                      ; reaches table 0's default is
  *                                      ; switched by MAC learning
+ *     busy_poll = 0                    ; microseconds to keep polling
+ *                                      ; without sleeping after the last
+ *                                      ; event (0: off; costs a CPU)
  *
  *     [timers]                         ; all in milliseconds
  *     echo_interval = 5000             ; idle time before an echo request
@@ -108,6 +111,9 @@ struct ctl_config {
     unsigned int link_timeout_ms;         /* Link expiry without probes. */
     bool l2_learning;                     /* L2 learning switch for
                                            * non-SCAFFOLD traffic. */
+    unsigned int busy_poll_us;            /* Poll without sleeping this
+                                           * long after the last event
+                                           * (0: block in epoll at once). */
     unsigned int lease_ms;                /* Host lease after a join or
                                            * keepalive (whole seconds on
                                            * the wire). */

@@ -127,6 +127,12 @@ test_file_bad_values(void)
                          "[timers]\nlease = 3000\n"), 0);
     CU_ASSERT_TRUE(cfg.l2_learning);
     CU_ASSERT_EQUAL(cfg.lease_ms, 3000);
+    CU_ASSERT_EQUAL(cfg.busy_poll_us, 0);
+    CU_ASSERT_EQUAL(load("[controller]\nbusy_poll = 250\n"), 0);
+    CU_ASSERT_EQUAL(cfg.busy_poll_us, 250);
+    CU_ASSERT_EQUAL(load("[controller]\nbusy_poll = 100001\n"), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "t.ini:2: busy_poll: bad value '100001' "
+                           "(microseconds, 0..100000)");
 }
 
 static void
@@ -172,10 +178,12 @@ test_args_ok(void)
     CU_ASSERT_EQUAL(cfg.log_level, CTL_LOG_WARN);
     CU_ASSERT_EQUAL(cfg.dead_timeout_ms, 20000);
 
-    char *a2[] = { "ctl", "--l2-learning", "--lease", "9000", NULL };
-    CU_ASSERT_EQUAL(args(4, a2), 0);
+    char *a2[] = { "ctl", "--l2-learning", "--lease", "9000", "--busy-poll",
+                   "100", NULL };
+    CU_ASSERT_EQUAL(args(6, a2), 0);
     CU_ASSERT_TRUE(cfg.l2_learning);
     CU_ASSERT_EQUAL(cfg.lease_ms, 9000);
+    CU_ASSERT_EQUAL(cfg.busy_poll_us, 100);
 }
 
 static void
@@ -184,6 +192,11 @@ test_args_errors(void)
     char *a1[] = { "ctl", "--ssid", "256", NULL };
     CU_ASSERT_EQUAL(args(3, a1), -EINVAL);
     CU_ASSERT_STRING_EQUAL(err, "ssid: bad value '256' (expected 1..255)");
+
+    char *a1b[] = { "ctl", "--busy-poll", "-5", NULL };
+    CU_ASSERT_EQUAL(args(3, a1b), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "--busy-poll: bad value '-5' "
+                           "(microseconds, 0..100000)");
 
     char *a2[] = { "ctl", "--frobnicate", NULL };
     CU_ASSERT_EQUAL(args(2, a2), -EINVAL);
