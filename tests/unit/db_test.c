@@ -89,7 +89,7 @@ test_open_create(void)
     int version = -1;
 
     CU_ASSERT_EQUAL(db_schema_latest(), (int) db_n_migrations);
-    CU_ASSERT_EQUAL(db_schema_latest(), 3);
+    CU_ASSERT_EQUAL(db_schema_latest(), 4);
     CU_ASSERT_EQUAL(db_schema_version(db, &version), 0);
     CU_ASSERT_EQUAL(version, db_schema_latest());
     CU_ASSERT_STRING_EQUAL(db_errmsg(db), "");
@@ -110,7 +110,7 @@ test_open_create(void)
 
     db = open_ok(path);
     CU_ASSERT_EQUAL(db_schema_version(db, &version), 0);
-    CU_ASSERT_EQUAL(version, 3);
+    CU_ASSERT_EQUAL(version, 4);
     db_close(db);
     db_close(NULL);
 }
@@ -199,7 +199,7 @@ test_migrate_from_v1(void)
     struct db *db = open_ok(path);
     int version;
     CU_ASSERT_EQUAL(db_schema_version(db, &version), 0);
-    CU_ASSERT_EQUAL(version, 3);
+    CU_ASSERT_EQUAL(version, 4);
 
     struct db_switch s;
     CU_ASSERT_EQUAL(db_switch_get(db, 10, &s), 0);
@@ -254,7 +254,7 @@ test_migrate_from_v1(void)
                                        NULL), SQLITE_OK);
     CU_ASSERT_EQUAL(sqlite3_step(stmt), SQLITE_ROW);
     CU_ASSERT_STRING_EQUAL((const char *) sqlite3_column_text(stmt, 0),
-                           "1,2,3");
+                           "1,2,3,4");
     sqlite3_finalize(stmt);
     sqlite3_close(raw);
 }
