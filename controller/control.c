@@ -443,6 +443,7 @@ ctl_bind(struct db *db, const struct ctl_control_origin *from,
         return rc;
     }
     res->changed = true;
+    res->instance_changed = true;
     ctl_event(db, now, "instance.bind", host.mac, "object %u on %u.%u.%u",
               rq->object_id, host.ss_id, host.host_id, rq->sock_id);
     snprintf(res->what, sizeof res->what, "bind object %u to %u.%u.%u",
@@ -482,6 +483,7 @@ ctl_unbind(struct db *db, const struct ctl_control_origin *from,
         return rc;
     }
     res->changed = true;
+    res->instance_changed = true;
     ctl_event(db, now, "instance.unbind", host.mac, "object %u on %u.%u.%u",
               rq->object_id, host.ss_id, host.host_id, rq->sock_id);
     snprintf(res->what, sizeof res->what, "unbind object %u from %u.%u.%u",
@@ -532,6 +534,7 @@ ctl_control_handle(struct db *db, const struct ctl_control_config *cfg,
                          "undecodable control message", res);
     }
     uint64_t id = ctl_request_id(env);
+    res->id = id;
     if (env->version
         != CTL_PROTO_V1) {
         rc = ctl_error(id, CTL_E_UNSUPPORTED,
@@ -603,6 +606,7 @@ ctl_control_handle(struct db *db, const struct ctl_control_config *cfg,
         res->reply = NULL;
         res->reply_len = 0;
         res->changed = false;
+        res->instance_changed = false;
     }
 
 out:

@@ -26,7 +26,10 @@
  *
  * No sockets and no OpenFlow here: the caller frames the reply
  * (sfp_frame_encode) and sends the packet-out, and re-syncs rules when
- * 'changed' is set.
+ * 'changed' is set.  When 'instance_changed' is set the caller holds the
+ * reply of a bind or unbind until the object routers confirmed the group
+ * change (docs/protocol.md section 5.5); a retry of a held request is
+ * recognised by 'id' (same MAC) and not answered a second time.
  */
 #ifndef CTL_CONTROL_H
 #define CTL_CONTROL_H 1
@@ -64,6 +67,10 @@ struct ctl_control_result {
     bool changed;               /* Hosts changed: re-sync the rules. */
     bool new_block;             /* A block was allocated (every switch
                                  * gets its route). */
+    bool instance_changed;      /* A bind or unbind added or removed an
+                                 * instance: the caller may hold the reply
+                                 * until the object router has it. */
+    uint64_t id;                /* The request id, 0 if none. */
     char what[96];              /* One line for the log, e.g.
                                  * "join 1.3 (new)". */
 };

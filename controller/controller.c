@@ -45,6 +45,17 @@
  * db/, so bind, unbind, move, leave, eviction and lease expiry all take
  * the same path.  The lease timer removes expired hosts every second.
  *
+ * Bind and unbind replies mean "rule installed" (docs/protocol.md 5.5):
+ * when a bind or unbind changed an instance and an object router resolves
+ * in groups, the framed reply is held (struct ctl_held, in 'held' by MAC
+ * and request id, on 'held_new' until the next sync).  The sync brings the
+ * object routers up to date first, then sends each of them a barrier whose
+ * callback carries the held replies (struct ctl_held_batch); a reply goes
+ * out when the last of its barriers completed, or failed because the
+ * object router went away (the instance is in db/ and installed on
+ * reconnect).  A retry of a held request is not answered: the held reply
+ * answers both.  Without such an object router the reply goes out at once.
+ *
  * The admin RPC server (rpc.c) answers from
  * db/ and calls the hooks below for roles, evictions, rules and status.
  * Every change to switches or links rewrites the status file
@@ -150,6 +161,29 @@ struct ctl_group {
     uint32_t next_bucket_id;    /* Bucket ids only grow. */
 };
 
+/* A bind or unbind reply held until the object routers confirmed the
+ * group change. */
+struct ctl_held {
+    struct hmap_node node;      /* In ctl_controller's 'held'. */
+    struct ovs_list list_node;  /* In 'held_new' until a sync sent the
+                                 * barriers (then unlisted). */
+    uint8_t mac[6];             /* Host (Ethernet source of the request). */
+    uint64_t id;                /* Request id. */
+    uint64_t dpid;              /* Label router to answer through. */
+    uint32_t port;              /* Its port. */
+    uint64_t start_ns;          /* uv_hrtime() when the request came in. */
+    size_t n_waits;             /* Barriers not completed yet. */
+    size_t len;                 /* Length of 'frame'. */
+    uint8_t frame[];            /* The framed reply. */
+};
+
+/* The held replies behind one barrier to one object router. */
+struct ctl_held_batch {
+    struct ctl_controller *ctl; /* Owner. */
+    size_t n;                   /* Replies in 'held'. */
+    struct ctl_held *held[];
+};
+
 struct ctl_connector {
     struct ctl_controller *ctl; /* Owner. */
     char target[CTL_CONFIG_TARGET_LEN]; /* "tcp:IP:PORT". */
@@ -185,12 +219,16 @@ struct ctl_controller {
                                  * flowID picked last (65536 entries). */
     uint8_t ss_ids[255];        /* The ssIDs served, ascending. */
     size_t n_ss_ids;
+    struct hmap held;           /* struct ctl_held by MAC and request id. */
+    struct ovs_list held_new;   /* struct ctl_held awaiting their barriers
+                                 * (sent by the next sync). */
     bool stopping;
 };
 
 static const struct ctl_ofconn_class ctl_peer_class;
 static void ctl_connector_start(struct ctl_connector *);
 static void ctl_schedule_sync(struct ctl_controller *);
+static void ctl_held_attach(struct ctl_controller *);
 
 /* MACs learnt per switch with --l2-learning. */
 #define CTL_L2_MAX_MACS 8192
@@ -1306,8 +1344,17 @@ ctl_sync_all(uv_timer_t *timer)
 
     ctl->change_ns = 0;
     ctl_view_load(ctl, &view);
+    /* Object routers first: held bind replies wait for their barriers. */
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
-        ctl_switch_sync(ctl, sw, &view, change_ns);
+        if (sw->role == CTL_ROLE_OBJECT) {
+            ctl_switch_sync(ctl, sw, &view, change_ns);
+        }
+    }
+    ctl_held_attach(ctl);
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        if (sw->role != CTL_ROLE_OBJECT) {
+            ctl_switch_sync(ctl, sw, &view, change_ns);
+        }
     }
     ctl_view_free(&view);
 }
@@ -1538,6 +1585,175 @@ ctl_peer_port_changed(struct ctl_ofconn *conn,
 static void ctl_packet_out(struct ctl_ofconn *, uint32_t port,
                            const void *frame, size_t len);
 
+/* ---- held bind replies ------------------------------------------------- */
+
+static uint32_t
+ctl_held_hash(const uint8_t mac[6], uint64_t id)
+{
+    uint64_t m = 0;
+
+    memcpy(&m, mac, 6);
+    return ctl_dpid_hash(m ^ (id * 0x9e3779b97f4a7c15ULL));
+}
+
+static struct ctl_held *
+ctl_held_find(const struct ctl_controller *ctl, const uint8_t mac[6],
+              uint64_t id)
+{
+    struct ctl_held *h;
+
+    HMAP_FOR_EACH_WITH_HASH (h, node, ctl_held_hash(mac, id), &ctl->held) {
+        if (h->id == id && !memcmp(h->mac, mac, 6)) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* Sends control reply 'frame' ('len' bytes) out of 'port' of 'conn', or
+ * when 'conn' is NULL of label router 'dpid' if it is still connected,
+ * and logs the time since the request ('start_ns', uv_hrtime()). */
+static void
+ctl_reply_send(struct ctl_controller *ctl, struct ctl_ofconn *conn,
+               uint64_t dpid, uint32_t port, const void *frame, size_t len,
+               uint64_t start_ns, uint64_t id, bool held)
+{
+    if (!conn) {
+        struct ctl_switch *sw = ctl_switch_find(ctl, dpid);
+        conn = sw && sw->peer ? sw->peer->conn : NULL;
+    }
+    if (!conn || !ctl_ofconn_is_ready(conn)) {
+        VLOG_INFO_RL(&ctl_rl, "%016"PRIx64": port %"PRIu32": reply to "
+                     "request %"PRIu64" dropped: switch gone (the host "
+                     "retries)", dpid, port, id);
+        return;
+    }
+    ctl_packet_out(conn, port, frame, len);
+    VLOG_DBG("%s: port %"PRIu32": reply to request %"PRIu64" sent %.0f us "
+             "after the request%s", ctl_ofconn_name(conn), port, id,
+             (uv_hrtime() - start_ns) / 1e3,
+             held ? " (held until the object router's barrier)" : "");
+}
+
+/* Sends held reply 'h' (unless the controller is stopping) and frees it. */
+static void
+ctl_held_release(struct ctl_controller *ctl, struct ctl_held *h)
+{
+    if (!ctl->stopping) {
+        ctl_reply_send(ctl, NULL, h->dpid, h->port, h->frame, h->len,
+                       h->start_ns, h->id, true);
+    }
+    hmap_remove(&ctl->held, &h->node);
+    free(h);
+}
+
+/* Barrier callback of a batch of held replies: a reply goes out when the
+ * last barrier it waits for completed.  A barrier that failed (object
+ * router gone) counts as completed: the instance is in db/ and is
+ * installed when the object router reconnects. */
+static void
+ctl_held_barrier_done(struct ctl_ofconn *conn, int status, void *aux)
+{
+    struct ctl_held_batch *b = aux;
+
+    if (status && !b->ctl->stopping) {
+        VLOG_INFO("%s: gone before the barrier: %zu held control replies "
+                  "sent anyway", ctl_ofconn_name(conn), b->n);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (!--b->held[i]->n_waits) {
+            ctl_held_release(b->ctl, b->held[i]);
+        }
+    }
+    free(b);
+}
+
+/* True when some object router resolves in groups and is in sync (ready,
+ * not reading back): bind replies wait for its barrier. */
+static bool
+ctl_groups_live(const struct ctl_controller *ctl)
+{
+    const struct ctl_switch *sw;
+
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        if (sw->role == CTL_ROLE_OBJECT && sw->resolve == CTL_RESOLVE_GROUP
+            && sw->peer && ctl_ofconn_is_ready(sw->peer->conn)
+            && !sw->reading) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Called by the sync after the object routers got their changes: sends
+ * each object router that resolves in groups one barrier carrying every
+ * reply on 'held_new'.  A reply no barrier could carry goes out now. */
+static void
+ctl_held_attach(struct ctl_controller *ctl)
+{
+    struct ctl_switch *sw;
+    struct ctl_held *h;
+    size_t n = ovs_list_size(&ctl->held_new);
+
+    if (!n) {
+        return;
+    }
+    HMAP_FOR_EACH (sw, node, &ctl->switches) {
+        if (sw->role != CTL_ROLE_OBJECT || sw->resolve != CTL_RESOLVE_GROUP
+            || !sw->peer || !ctl_ofconn_is_ready(sw->peer->conn)
+            || sw->reading) {
+            continue;
+        }
+        struct ctl_held_batch *b = malloc(sizeof *b + n * sizeof *b->held);
+        if (!b) {
+            continue;
+        }
+        b->ctl = ctl;
+        b->n = 0;
+        LIST_FOR_EACH (h, list_node, &ctl->held_new) {
+            b->held[b->n++] = h;
+        }
+        if (ctl_ofconn_barrier(sw->peer->conn, ctl_held_barrier_done, b)) {
+            free(b);
+            continue;
+        }
+        for (size_t i = 0; i < b->n; i++) {
+            b->held[i]->n_waits++;
+        }
+    }
+    LIST_FOR_EACH_POP (h, list_node, &ctl->held_new) {
+        if (!h->n_waits) {
+            ctl_held_release(ctl, h);
+        }
+    }
+}
+
+/* Holds control reply 'frame' ('len' bytes) for request 'id' of host
+ * 'mac' (at 'port' of 'dpid') until the next sync's barriers.  Returns 0,
+ * or -ENOMEM (the caller sends it now). */
+static int
+ctl_held_add(struct ctl_controller *ctl, const uint8_t mac[6], uint64_t id,
+             uint64_t dpid, uint32_t port, const void *frame, size_t len,
+             uint64_t start_ns)
+{
+    struct ctl_held *h = malloc(sizeof *h + len);
+
+    if (!h) {
+        return -ENOMEM;
+    }
+    memcpy(h->mac, mac, 6);
+    h->id = id;
+    h->dpid = dpid;
+    h->port = port;
+    h->start_ns = start_ns;
+    h->n_waits = 0;
+    h->len = len;
+    memcpy(h->frame, frame, len);
+    hmap_insert(&ctl->held, &h->node, ctl_held_hash(mac, id));
+    ovs_list_push_back(&ctl->held_new, &h->list_node);
+    return 0;
+}
+
 /* If 'frame' (from 'in_port' of 'conn') is a SCAFFOLD control datagram,
  * handles it (control.h), answers with a packet-out on the same port and
  * returns 0; returns -ENOENT for any other frame. */
@@ -1545,6 +1761,7 @@ static int
 ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
                    uint32_t in_port, const void *frame, size_t len)
 {
+    uint64_t start_ns = uv_hrtime();
     struct sfp_frame f;
     enum sfp_error e = sfp_frame_decode(frame, len, &f);
 
@@ -1593,6 +1810,18 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
                  "%02x:%02x:%02x:%02x:%02x:%02x: %s", ctl_ofconn_name(conn),
                  in_port, f.eth_src[0], f.eth_src[1], f.eth_src[2],
                  f.eth_src[3], f.eth_src[4], f.eth_src[5], res.what);
+    struct ctl_held *held = !res.instance_changed && res.id
+                            ? ctl_held_find(ctl, f.eth_src, res.id) : NULL;
+    if (held) {
+        /* A retry of a reply still held: the held reply answers it, from
+         * where the host is now. */
+        held->dpid = ctl_ofconn_dpid(conn);
+        held->port = in_port;
+        VLOG_DBG("%s: port %"PRIu32": retry of request %"PRIu64" while its "
+                 "reply is held", ctl_ofconn_name(conn), in_port, res.id);
+        free(res.reply);
+        return 0;
+    }
 
     struct sfp_frame out = {
         .src_flow = ((uint32_t) ctl->cfg.ssid << 24)
@@ -1611,8 +1840,11 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
     if (!n || sfp_frame_check(&out) != SFP_OK) {
         VLOG_WARN_RL(&ctl_rl, "%s: cannot frame a %zu-byte control reply",
                      ctl_ofconn_name(conn), res.reply_len);
-    } else {
-        ctl_packet_out(conn, in_port, buf, n);
+    } else if (!res.instance_changed || !ctl_groups_live(ctl)
+               || ctl_held_add(ctl, f.eth_src, res.id, ctl_ofconn_dpid(conn),
+                               in_port, buf, n, start_ns)) {
+        ctl_reply_send(ctl, conn, ctl_ofconn_dpid(conn), in_port, buf, n,
+                       start_ns, res.id, false);
     }
     free(res.reply);
     if (res.changed) {
@@ -2354,6 +2586,8 @@ ctl_controller_create(uv_loop_t *loop, const struct ctl_config *cfg,
                                      sizeof ctl->ss_ids);
     ovs_list_init(&ctl->peers);
     hmap_init(&ctl->switches);
+    hmap_init(&ctl->held);
+    ovs_list_init(&ctl->held_new);
     ctl->topo = ctl_topo_create();
     ctl->connectors = calloc(cfg->n_connect + 1, sizeof *ctl->connectors);
     if (!ctl->topo || !ctl->connectors) {
@@ -2508,6 +2742,11 @@ ctl_controller_destroy(struct ctl_controller *ctl)
         ctl_switch_free(sw);
     }
     hmap_destroy(&ctl->switches);
+    struct ctl_held *h;
+    HMAP_FOR_EACH_POP (h, node, &ctl->held) {
+        free(h);
+    }
+    hmap_destroy(&ctl->held);
     ctl_topo_destroy(ctl->topo);
     ctl_rpc_server_destroy(ctl->rpc);
     db_close(ctl->db);

@@ -37,6 +37,7 @@ PY=/usr/bin/python3
 OVS=$SF_TMP/ovs
 SOVS=$SF_TMP/stock
 PORT=$((20000 + RANDOM % 20000))
+PPORT=$((PORT + 2))             # s3's way to the controller (delay.py)
 OBJ=4242
 S1=o1$SF_ID
 S2=o2$SF_ID
@@ -78,8 +79,65 @@ sf_port_add "$OVS" "$S2" "p3$SF_ID" 5 || sf_die "port s2:5"
 sf_port_add "$OVS" "$S1" "q3$SF_ID" 7 || sf_die "port s1:7"
 
 # --- helpers -------------------------------------------------------------------
+# delay.py LPORT CPORT FLAG SECONDS: a TCP relay from LPORT to the
+# controller on CPORT.  While the file FLAG exists, what the controller
+# sends (group mods, barrier requests) is held SECONDS before it goes on,
+# in order; the other direction is never held.  Part 1 puts s3 behind it
+# so that "is the bucket in s3 when the bind reply arrives" does not
+# depend on how fast the test looks: a controller that answered before
+# s3 confirmed the group change is caught every time.
+cat >"$SF_TMP/delay.py" <<'EOF'
+import asyncio, os, sys, time
+
+LPORT, CPORT, FLAG, DELAY = (int(sys.argv[1]), int(sys.argv[2]),
+                             sys.argv[3], float(sys.argv[4]))
+
+async def pump(r, w, held):
+    q = asyncio.Queue()
+
+    async def writer():
+        while True:
+            t, data = await q.get()
+            if data is None:
+                break
+            if t > time.monotonic():
+                await asyncio.sleep(t - time.monotonic())
+            w.write(data)
+            await w.drain()
+
+    task = asyncio.ensure_future(writer())
+    try:
+        while True:
+            data = await r.read(65536)
+            if not data:
+                break
+            late = DELAY if held and os.path.exists(FLAG) else 0
+            await q.put((time.monotonic() + late, data))
+    finally:
+        await q.put((0, None))
+        try:
+            await task
+        finally:
+            w.close()
+
+async def relay(r, w):
+    try:
+        cr, cw = await asyncio.open_connection("127.0.0.1", CPORT)
+    except OSError:
+        w.close()
+        return
+    await asyncio.gather(pump(r, cw, False), pump(cr, w, True),
+                         return_exceptions=True)
+
+async def main():
+    server = await asyncio.start_server(relay, "127.0.0.1", LPORT)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+EOF
 cat >"$SF_TMP/sf.py" <<'EOF'
-import socket, struct, sys, time
+import os, socket, struct, sys, time
 
 def varint(n):
     out = b""
@@ -137,7 +195,9 @@ def frame(mac, src, dst, sport, dport, sfp, payload=b""):
     return b"\x02\x5c\x00\x00\x00\x01" + mac + b"\x08\x00" + ip + udp
 
 def control(ifname, mac, src, body):
-    """Sends a control Envelope until a reply from ss.255.0 comes back."""
+    """Sends a control Envelope until a reply from ss.255.0 comes back
+    (the first time twice in a row, a retransmission, when SF_DUP is set
+    in the environment)."""
     env = field(1, 0, 1) + body
     sfp = bytes([1, 0x40, 5, 0]) + bytes(16)       # DATA, unbound
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
@@ -145,6 +205,8 @@ def control(ifname, mac, src, body):
     s.settimeout(0.2)
     for attempt in range(10):                      # retried, same id
         s.send(frame(mac, src, bytes(4), 1, 1, sfp, env))
+        if attempt == 0 and os.environ.get("SF_DUP"):
+            s.send(frame(mac, src, bytes(4), 1, 1, sfp, env))
         end = time.time() + 1
         while time.time() < end:
             try:
@@ -290,43 +352,66 @@ stop_controller() {
 }
 status_has() { grep -q -- "$1" "$STATE/status"; }
 
+# has_bucket FLOW: s3's group $OBJ has a bucket resolving to FLOW.
+has_bucket() { groups "$OVS" "$S3" | grep "group_id=$OBJ," \
+    | grep -q "actions=set_field:$1->ip_dst"; }
+
 # join_and_bind: the three hosts join (1.1 and 1.2 from s1's block of 16
 # hostIDs, 1.16 from s2's) and bind the three instances; request ids from
-# $1.
+# $1.  The last bind is sent twice in a row (a retransmission while the
+# first is in progress).  With $2 = groups (s3 resolves in round-robin
+# groups, behind delay.py, held while $HOLD exists), each bind reply must
+# find its bucket already in s3: a reply means "rule installed"
+# (docs/protocol.md 5.5), so dump-groups right after the reply, without
+# waiting.
 ADDR=(x 1.1 1.2 1.16)
 join_and_bind() {
-    local r base=$1
+    local r base=$1 mode=${2:-}
     for h in 1 2 3; do
         r=$(sfpy "$h" join $((base + h)))
         check_eq "h$h joins as ${ADDR[h]}" "${ADDR[h]}" "$r"
     done
     r=$(sfpy 2 bind 1.2.0.0 $((base + 10)) "$OBJ" 10)
     check_eq "bind $OBJ on h2 sockID 10" "status 1" "$r"
+    [ "$mode" != groups ] || check "at the bind reply (s3 link held), s3 \
+already has the bucket of 1.2.0.10" has_bucket 1.2.0.10
     r=$(sfpy 3 bind 1.16.0.0 $((base + 11)) "$OBJ" 20)
     check_eq "bind $OBJ on h3 sockID 20" "status 1" "$r"
-    r=$(sfpy 2 bind 1.2.0.0 $((base + 12)) "$OBJ" 11)
-    check_eq "bind $OBJ on h2 sockID 11" "status 1" "$r"
+    [ "$mode" != groups ] || check "at the bind reply (s3 link held), s3 \
+already has the bucket of 1.16.0.20" has_bucket 1.16.0.20
+    r=$(SF_DUP=1 sfpy 2 bind 1.2.0.0 $((base + 12)) "$OBJ" 11)
+    check_eq "bind $OBJ on h2 sockID 11 (sent twice)" "status 1" "$r"
+    [ "$mode" != groups ] || check "at the reply to the twice-sent bind, s3 \
+already has the bucket of 1.2.0.11" has_bucket 1.2.0.11
 }
 
 # ============================================================================
 # Part 1: s3 on the patched OVS, round-robin groups
 # ============================================================================
 start_controller 1
+HOLD=$SF_TMP/hold
+$PY "$SF_TMP/delay.py" "$PPORT" "$PORT" "$HOLD" 0.3 \
+    >"$SF_TMP/delay.log" 2>&1 &
+sf_on_exit "kill $!"
 for s in "$S1" "$S2" "$S3"; do
-    sf_ovs_vsctl "$OVS" set-controller "$s" "tcp:127.0.0.1:$PORT" \
+    p=$PORT
+    [ "$s" != "$S3" ] || p=$PPORT
+    sf_ovs_vsctl "$OVS" set-controller "$s" "tcp:127.0.0.1:$p" \
         -- set controller "$s" max_backoff=1000 || sf_die "set-controller"
 done
 check "links discovered (3 links, both ways)" sf_wait 15 status_has "^links 6$"
 check "controller: s3 has round-robin groups" sf_wait 5 grep -q \
     "0000000000000003.*selection_method=round_robin: resolving in select" \
     "$LOG"
-join_and_bind 100
+touch "$HOLD"
+join_and_bind 100 groups
+rm -f "$HOLD"
 check_eq "sfctl switches: s3 has round robin" "[True]" \
     "$(rr_of 0000000000000003)"
 check_eq "sfctl switches: s1 has not" "[False]" "$(rr_of 0000000000000001)"
 
-check "s3: group $OBJ with 3 buckets" sf_wait 5 \
-    eval '[ "$(buckets "$OVS" "$S3")" -eq 3 ]'
+check_eq "s3: group $OBJ with 3 buckets (none twice)" 3 \
+    "$(buckets "$OVS" "$S3")"
 # From the third bind to its bucket confirmed in s3 (barrier reply).
 t=$(grep -A10 "bind object $OBJ to 1.2.11" "$LOG" \
     | grep -m1 "0000000000000003.*rules in (barrier)" | grep -o '[0-9.]* ms')
@@ -368,8 +453,12 @@ check "round robin over the 3 instances (period 3, 3 each)" round_robin 3 $o
 bid=$(groups "$OVS" "$S3" | grep -o 'bucket_id:[0-9]*,actions=set_field:1.2.0.11' \
     | sed 's/bucket_id:\([0-9]*\),.*/\1/')
 before=$(groups "$OVS" "$S3" | grep -o 'bucket_id:[0-9]*' | sort)
+touch "$HOLD"
 r=$(sfpy 2 unbind 1.2.0.0 113 "$OBJ" 11)
+rm -f "$HOLD"
 check_eq "unbind h2 sockID 11" "status 1" "$r"
+check "at the unbind reply (s3 link held), s3 no longer has the bucket of \
+1.2.0.11" eval '! has_bucket 1.2.0.11'
 check "s3: 2 buckets left" sf_wait 5 \
     eval '[ "$(buckets "$OVS" "$S3")" -eq 2 ]'
 after=$(groups "$OVS" "$S3" | grep -o 'bucket_id:[0-9]*' | sort)
