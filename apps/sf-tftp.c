@@ -22,8 +22,11 @@
  * with the option "resume" = the next block it needs; the server seeks
  * there and confirms in its OACK.  If the connection itself is lost
  * (reset, timed out, retries exhausted) the client opens a new one and
- * does the same.  A move of the client needs nothing from the
- * application: the stacks resync, retransmissions cover the outage.
+ * does the same.  The stacks hand the request the client sends during
+ * the resync (or the one the shedder never answered) to the new instance
+ * at once, so the ERROR 5 comes without waiting for a retransmission.  A
+ * move of the client needs nothing from the application: the stacks
+ * resync and replay the datagram the outage lost (docs/protocol.md).
  *
  * The server is one poll() loop over the listener and up to MAX_XFERS
  * connections, each with its own timer; the client is one loop over its
@@ -740,6 +743,7 @@ struct client {
     unsigned int stuck;         /* Restarts since the last new DATA. */
     uint64_t last_data_ns;      /* When the last new DATA came. */
     uint64_t max_gap_ns;        /* Longest wait between new DATA. */
+    bool resuming;              /* Restarted: report the next new DATA. */
     char peer[64];
 };
 
@@ -981,6 +985,15 @@ run_client(int argc, char *argv[])
             if (cl.last_data_ns && now - cl.last_data_ns > cl.max_gap_ns) {
                 cl.max_gap_ns = now - cl.last_data_ns;
             }
+            if (cl.resuming && !cl.quiet) {
+                /* The whole outage as this client saw it: last block
+                 * before the restart to the first one after it. */
+                fprintf(stderr, "resumed %s at block %" PRIu64 " after "
+                        "%.3f ms without data\n", cl.file, cl.next,
+                        cl.last_data_ns ? (double) (now - cl.last_data_ns)
+                                          / 1e6 : 0.0);
+            }
+            cl.resuming = false;
             cl.last_data_ns = now;
             cl.stuck = 0;
             if (p.len && pwrite(cl.outfd, p.data, p.len,
@@ -1126,6 +1139,7 @@ cl_restart(struct client *cl, bool reconnect, const char *why)
         return -1;
     }
     cl->restarts++;
+    cl->resuming = true;
     if (!cl->quiet) {
         fprintf(stderr, "resuming %s at block %" PRIu64 " (byte %" PRIu64
                 ")%s after %.1f ms without data: %s\n", cl->file, cl->next,

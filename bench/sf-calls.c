@@ -15,10 +15,13 @@
  *       bytes), close_sf (orderly: FIN) and close_sf(SF_SEND_FAIL) (the
  *       abortive close libsf offers: it has no RST flag) on connected
  *       sockets, bind_sf, listen_sf on objectIDs OBJ2+i, and the time from
- *       bind_sf until the agent reports the controller's confirmation
- *       (its status counter "binds ... ok=" rises), polled over the agent's
- *       IPC socket.  Prints one JSON line per call: n, mean, stddev, min,
+ *       bind_sf until libsf reports the controller's confirmation
+ *       (getsockopt_sf(SF_SO_BOUND) on the listener, which waits for it).  Prints one JSON line per call: n, mean, stddev, min,
  *       median, max in microseconds.
+ *   sf-callbench bound --object OBJ [--hold 1]
+ *       listens on OBJ, waits for the controller's confirmation
+ *       (getsockopt_sf(SF_SO_BOUND)), prints "bound FLOWID:OBJ US" or
+ *       "error TEXT" (exit status 1), and holds the listener if asked.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -633,11 +636,13 @@ cb_calls(unsigned obj, unsigned bind_base, size_t n, size_t len)
         double us_ = (double) (cb_now_ns() - t0_) / 1e3;                \
         if (ok_) { v[call][got[call]++] = us_; } else { bad[call]++; }  \
     } while (0)
+    /* Two phases, so that neither measures the other's control traffic:
+     * every listener closed makes the agent unbind, and the controller's
+     * rule changes that follow (and the switches' revalidation) would
+     * land on the next iteration's connect_sf. */
     for (i = 0; i < n && !cb_stop; i++) {
         struct sockaddr_sf a;
         int fd = -1, r = 0;
-        uint64_t t0;
-        long ok0, pend = 0;
 
         /* Client side: socket, connect, send, close (FIN / SEND_FAIL). */
         CB_T(C_SOCKET, fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0));
@@ -667,16 +672,29 @@ cb_calls(unsigned obj, unsigned bind_base, size_t n, size_t len)
             CB_T(C_CLOSE_FAIL, close_sf(fd, SF_SEND_FAIL));
         }
 
-        /* Server side: bind, listen, confirmation, close. */
-        /* Start from a quiet agent: no bind or unbind outstanding. */
+    }
+    for (i = 0; i < n && !cb_stop; i++) {
+        struct sockaddr_sf a;
+        int fd = -1, r = 0;
+        uint64_t t0;
+        long pend = 0;
+
+        /* Server side: bind, listen, confirmation, close.  Start from a
+         * quiet agent: no bind or unbind outstanding. */
         t0 = cb_now_ns();
-        while ((ok0 = cb_binds_ok(&pend)) >= 0 && pend > 0
+        while (cb_binds_ok(&pend) >= 0 && pend > 0
                && cb_now_ns() - t0 < 2000000000ULL) {
             usleep(100);
         }
         CB_T(C_SOCKET, fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0));
         if (fd < 0) {
             continue;
+        }
+        {
+            struct timeval tv = { 2, 0 };
+
+            (void) setsockopt_sf(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+                                 sizeof tv);
         }
         cb_sfaddr(&a, bind_base + (unsigned) (i % 1000));
         t0 = cb_now_ns();
@@ -687,15 +705,13 @@ cb_calls(unsigned obj, unsigned bind_base, size_t n, size_t len)
             continue;
         }
         CB_T(C_LISTEN, r = listen_sf(fd, 16));
-        if (ok0 >= 0) {
-            uint64_t deadline = t0 + 2000000000ULL;
-            long ok;
+        if (r == 0) {
+            /* Blocks until the agent hears the controller's answer (2 s
+             * at most: SO_RCVTIMEO, set above). */
+            socklen_t vl = sizeof r;
 
-            while ((ok = cb_binds_ok(NULL)) >= 0 && ok <= ok0
-                   && cb_now_ns() < deadline) {
-                continue;
-            }
-            if (ok > ok0) {
+            if (getsockopt_sf(fd, SOL_SCAFFOLD, SF_SO_BOUND, &r, &vl) == 0
+                && r == 1) {
                 v[C_BIND_CONFIRM][got[C_BIND_CONFIRM]++] =
                     (double) (cb_now_ns() - t0) / 1e3;
             } else {
@@ -811,6 +827,46 @@ cb_hold(unsigned obj)
     return 1;
 }
 
+/* Listens on 'obj' and waits for the controller's confirmation
+ * (SF_SO_BOUND, at most 10 s); prints "bound FLOWID:OBJ US" (microseconds
+ * from bind_sf) or the error, then holds the listener until SIGTERM if
+ * 'hold'.  Exit status 0 when confirmed. */
+static int
+cb_bound(unsigned obj, bool hold)
+{
+    struct sockaddr_sf a, me;
+    struct timeval tv = { 10, 0 };
+    socklen_t len = sizeof me, vl;
+    int fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0), v = 0, r;
+    uint64_t t0 = cb_now_ns();
+
+    cb_sfaddr(&a, obj);
+    if (fd < 0
+        || setsockopt_sf(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0
+        || bind_sf(fd, (struct sockaddr *) &a, sizeof a) < 0
+        || listen_sf(fd, 16) < 0
+        || getsockname_sf(fd, (struct sockaddr *) &me, &len) < 0) {
+        fprintf(stderr, "sf-callbench: listen on %u: %s\n", obj,
+                strerror(errno));
+        return 1;
+    }
+    vl = sizeof v;
+    r = getsockopt_sf(fd, SOL_SCAFFOLD, SF_SO_BOUND, &v, &vl);
+    if (r < 0) {
+        printf("error %s\n", strerror(errno));
+    } else {
+        printf("bound %u.%u.%u:%u %.1f\n", me.sf_flowid >> 24,
+               me.sf_flowid >> 16 & 0xff, me.sf_flowid & 0xffff,
+               me.sf_objectid, (double) (cb_now_ns() - t0) / 1e3);
+    }
+    fflush(stdout);
+    while (hold && !cb_stop) {
+        pause();
+    }
+    close_sf(fd, 0);
+    return r < 0 || v != 1;
+}
+
 static void
 cb_usage(FILE *f)
 {
@@ -820,6 +876,8 @@ cb_usage(FILE *f)
 "       sf-callbench calls --object OBJ [--bind-base OBJ2] [-l LEN] [-n N]\n"
 "       sf-callbench calls --tcp HOST:PORT [-l LEN] [-n N]   (kernel)\n"
 "       sf-callbench hold --object OBJ   (hold a bound flow until SIGTERM)\n"
+"       sf-callbench bound --object OBJ [--hold 1]   (listen, wait for\n"
+"                    the controller's confirmation, print it)\n"
 "       sf-callbench stack --iface IF {--object OBJ | --udp HOST:PORT}\n"
 "                    [-l LEN] [-n N]   (send call -> frame on IF, and\n"
 "                    echo frame on IF -> recv returns)\n"
@@ -834,6 +892,7 @@ main(int argc, char **argv)
 {
     const char *mode, *udp = NULL, *tcp = NULL, *iface = NULL;
     unsigned obj = 0, bind_base = 30000;
+    bool hold = false;
     size_t len = 18, n = 1000;
     int i;
 
@@ -863,6 +922,8 @@ main(int argc, char **argv)
             n = (size_t) atol(val);
         } else if (!strcmp(opt, "--bind-base")) {
             bind_base = (unsigned) atoi(val);
+        } else if (!strcmp(opt, "--hold")) {
+            hold = atoi(val) != 0;
         } else {
             cb_usage(stderr);
             return 2;
@@ -883,6 +944,8 @@ main(int argc, char **argv)
         return cb_stack(iface, obj, udp, len, n);
     } else if (!strcmp(mode, "hold") && obj) {
         return cb_hold(obj);
+    } else if (!strcmp(mode, "bound") && obj) {
+        return cb_bound(obj, hold);
     } else if (!strcmp(mode, "rtt") && (!obj != !udp)) {
         return cb_rtt(obj, udp, len, n);
     } else if (!strcmp(mode, "calls") && obj) {

@@ -9,6 +9,7 @@
 #include "hostagent/agent.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ static void agent_output(const struct sfp_frame *, void *aux);
 static uint64_t agent_random(void *aux);
 static int agent_resolve(struct ha_agent *, const struct sfp_frame *);
 static void agent_timer_cb(uv_timer_t *);
+static void agent_trim_cb(uv_timer_t *);
 static void agent_signal_cb(uv_signal_t *, int signum);
 static void status_line(const struct ha_conn *, void *aux);
 static void agent_join_output(const struct sfp_frame *, const uint8_t eth[6],
@@ -49,6 +51,7 @@ ha_agent_init(struct ha_agent *a, uv_loop_t *loop)
     a->net.cfg_blocks = HA_RX_RING_BLOCKS;
     a->net.cfg_tov_ms = HA_RX_RING_TOV_MS;
     a->ipc_fd = -1;
+    a->nl_fd = -1;
     strcpy(a->ipc_name, "scaffold-hostagent");
     a->stack_ops.output = agent_output;
     a->stack_ops.event = agent_event;
@@ -71,6 +74,8 @@ ha_agent_start(struct ha_agent *a)
      * never initialised aborts). */
     uv_timer_init(a->loop, &a->timer);
     a->timer.data = a;
+    uv_timer_init(a->loop, &a->trim_timer);
+    a->trim_timer.data = a;
     uv_signal_init(a->loop, &a->sigint);
     uv_signal_init(a->loop, &a->sigterm);
     a->sigint.data = a->sigterm.data = a;
@@ -134,6 +139,8 @@ ha_agent_stop(struct ha_agent *a)
     ha_netio_close(a);
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *) &a->timer, NULL);
+    uv_timer_stop(&a->trim_timer);
+    uv_close((uv_handle_t *) &a->trim_timer, NULL);
     uv_close((uv_handle_t *) &a->sigint, NULL);
     uv_close((uv_handle_t *) &a->sigterm, NULL);
 }
@@ -166,6 +173,7 @@ ha_agent_set_address(struct ha_agent *a, uint32_t prefix,
         /* Every socket whose flowID changes tells its application
          * (HA_CEV_LOCAL_MOVED: SF_IPC_LOCAL). */
         ha_stack_set_prefix(a->stack, a->prefix, ha_agent_now(a));
+        ha_stack_set_link(a->stack, a->link_up, ha_agent_now(a));
         ha_agent_after(a);
     }
 }
@@ -456,6 +464,7 @@ agent_bound(uint16_t obj, uint16_t sock, bool bind, int error, void *aux)
         ha_log(a, HA_LOG_WARN, "%s object %u at %s: refused: %s",
                bind ? "bind" : "unbind", obj, p, strerror(-error));
     }
+    ha_ipc_bound_update(a);
 }
 
 /* Stack events: a listener's death unbinds it, then everything goes to
@@ -466,13 +475,27 @@ agent_event(struct ha_conn *c, enum ha_conn_event ev, const void *data,
 {
     struct ha_agent *a = aux;
 
-    if (ev == HA_CEV_DEAD && c->state == HA_CONN_LISTEN
-        && a->controller_mode && !a->stopping) {
+    bool listener_dead = ev == HA_CEV_DEAD && c->state == HA_CONN_LISTEN
+                         && a->controller_mode && !a->stopping;
+
+    if (listener_dead) {
         (void) ha_join_unbind(&a->join, c->local_obj,
                               sfp_flowid_sock(c->local_flow),
                               ha_agent_now(a));
     }
     ha_ipc_event(c, ev, data, len, aux);
+    if (listener_dead) {
+        ha_ipc_bound_update(a);     /* Its BOUND questions: -ENOENT. */
+    }
+    if (ev == HA_CEV_DEAD && !a->stopping
+        && !uv_is_active((uv_handle_t *) &a->trim_timer)) {
+        /* Sockets were freed: once the burst is over, give the heap's
+         * free pages back (connections come and go in an order that
+         * leaves the heap's top in use, so it never shrinks by itself:
+         * measured 400 KiB resident for 46 KiB in use after 300
+         * connections). */
+        uv_timer_start(&a->trim_timer, agent_trim_cb, HA_TRIM_DELAY_MS, 0);
+    }
 }
 
 static uint64_t
@@ -500,6 +523,13 @@ agent_timer_cb(uv_timer_t *t)
 }
 
 static void
+agent_trim_cb(uv_timer_t *t)
+{
+    (void) t;
+    (void) malloc_trim(0);
+}
+
+static void
 agent_signal_cb(uv_signal_t *s, int signum)
 {
     struct ha_agent *a = s->data;
@@ -523,7 +553,7 @@ status_line(const struct ha_conn *c, void *aux)
     sb_printf(sb, "sock %u %s state=%s local=%s:%u remote=%s:%u "
               "nonce=%016llx pid=%ld tx=%llu/%llu rx=%llu/%llu rexmit=%llu "
               "resyncs=%llu bad_nonce=%llu bad_source=%llu drops=%llu "
-              "srtt_us=%u%s\n",
+              "held=%llu replayed=%llu tx_dropped=%llu srtt_us=%u%s\n",
               sfp_flowid_sock(c->local_flow),
               ha_stack_kind(c) == HA_SOCK_DGRAM ? "dgram" : "stream",
               ha_conn_state_name(c->state),
@@ -538,7 +568,10 @@ status_line(const struct ha_conn *c, void *aux)
               (unsigned long long) c->stats.resyncs,
               (unsigned long long) c->stats.drops[HA_DROP_BAD_NONCE],
               (unsigned long long) c->stats.drops[HA_DROP_BAD_SOURCE],
-              (unsigned long long) drops, c->srtt_us,
+              (unsigned long long) drops,
+              (unsigned long long) c->stats.tx_held,
+              (unsigned long long) c->stats.tx_replayed,
+              (unsigned long long) c->stats.tx_dropped, c->srtt_us,
               c->resumed ? " resumed" : "");
 }
 

@@ -16,7 +16,7 @@
  *   join.c    (controller mode) join / keepalive / leave with the
  *             domain controller, in band;
  *   link.c    (controller mode) link up/down events from rtnetlink
- *             (libmnl): down stops the join client, up joins again (a
+ *             (rtnetlink): down stops the join client, up joins again (a
  *             move when the controller assigns another hostID).
  *
  * Addressing source: static mode (--flowid-prefix and --gateway-mac on the
@@ -54,9 +54,11 @@
  * 16 % of the frames (whole blocks in flight) where recvmmsg and its 4 MB
  * socket buffer lost none, at 1.6 times the CPU per frame. */
 #define HA_RX_DEFAULT_KIB 0
+/* malloc_trim() this long after the first socket freed since the last
+ * one: off the data path, once per burst of closes. */
+#define HA_TRIM_DELAY_MS 1000
 
 struct ha_client;
-struct mnl_socket;
 
 struct ha_static {
     uint16_t obj;               /* objectID... */
@@ -123,6 +125,7 @@ struct ha_agent {
     struct ha_stack *stack;
     struct ha_stack_ops stack_ops;
     uv_timer_t timer;
+    uv_timer_t trim_timer;      /* Gives freed heap back (malloc_trim). */
     uv_signal_t sigint, sigterm;
 
     /* Configuration. */
@@ -143,7 +146,7 @@ struct ha_agent {
     /* Controller mode. */
     struct ha_join join;
     struct ha_join_ops join_ops;
-    struct mnl_socket *nl;      /* rtnetlink link events. */
+    int nl_fd;                  /* rtnetlink link events, -1: none. */
     uv_poll_t nl_poll;
     bool link_up;
     bool bind_unsupported_logged;       /* Logged once per agent. */
@@ -217,6 +220,10 @@ int ha_ipc_n_clients(const struct ha_agent *);
 /* Stops (true) or resumes reading applications' messages: backpressure
  * while the interface's transmit queue is backed up. */
 void ha_ipc_pause(struct ha_agent *, bool paused);
+/* Answers the BOUND questions whose listener's binding became final
+ * (confirmed, refused) or went away: after a controller answer and a
+ * listener's death. */
+void ha_ipc_bound_update(struct ha_agent *);
 /* Sends every batch of datagrams built for applications during this loop
  * callback (clients that asked for batches: SF_IPC_BATCH). */
 void ha_ipc_flush(struct ha_agent *);

@@ -4,6 +4,14 @@
  * packet exchanges.  This file knows nothing about sockets, IPC or frames on
  * a wire: it turns inputs into calls of ops->output and ops->event.
  *
+ * Held and replayed datagrams (conn.h): 'tx_last' is a copy of the last
+ * datagram transmitted, 'tx_held' the datagrams the application sent while
+ * the connection could not carry them, oldest first.  Their memory comes
+ * from ops->alloc and goes back through ops->free when they are sent, when
+ * the connection dies (conn_dead) or in ha_conn_release().  Copying each
+ * datagram into 'tx_last' is the price of replaying it after a resync;
+ * its buffer is reused while datagrams fit.
+ *
  * Timers: a connection has one deadline.  While a control packet is pending
  * (c->ctl_flags != 0) the deadline is its retransmission time; in TIME_WAIT
  * and FAILED it is the end of the linger period.  HA_CEV_DEAD is always the
@@ -13,6 +21,17 @@
 
 #include <errno.h>
 #include <string.h>
+
+/* A datagram a connection keeps: the last one sent, or one held. */
+struct ha_conn_dgram {
+    uint32_t seq;               /* Sequence number it was sent with. */
+    uint32_t len;               /* Payload bytes in 'data'. */
+    uint32_t cap;               /* Room in 'data'. */
+    uint8_t data[];
+};
+
+/* Smallest buffer for 'tx_last' (small datagrams share one size). */
+#define CONN_LAST_MIN 64
 
 static void conn_xmit(struct ha_conn *, uint8_t flags, uint32_t seq,
                       uint32_t ack, uint32_t dst, const void *payload,
@@ -33,6 +52,17 @@ static void conn_start_resync(struct ha_conn *, uint32_t dst,
 static void conn_failover(struct ha_conn *, uint64_t now_us);
 static void conn_rsyn_refused(struct ha_conn *, uint64_t now_us);
 static bool conn_source_ok(const struct ha_conn *, const struct sfp_frame *);
+static bool seq_lt(uint32_t a, uint32_t b);
+static void conn_rto_reset(struct ha_conn *);
+static void conn_retry_early(struct ha_conn *, uint64_t now_us);
+static void conn_send_data(struct ha_conn *, const void *, size_t);
+static void conn_remember(struct ha_conn *, uint32_t seq, const void *,
+                          size_t);
+static int conn_hold(struct ha_conn *, const void *, size_t, bool replay);
+static void conn_flush(struct ha_conn *);
+static void conn_replay_last(struct ha_conn *, uint32_t peer_ack);
+static struct ha_conn_dgram *dgram_new(struct ha_conn *, size_t cap);
+static void dgram_free(struct ha_conn *, struct ha_conn_dgram *);
 
 void
 ha_conn_init(struct ha_conn *c, const struct ha_conn_ops *ops, void *aux,
@@ -155,6 +185,16 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
     case SFP_F_FAIL:
         if (c->state == HA_CONN_ESTABLISHED && c->active
             && !c->local_closed) {
+            /* The failed instance's FAIL acknowledges up to its receive
+             * point, or answers a datagram with ack = its seq + 1: our
+             * last datagram may never have been served.  The new
+             * instance gets it after the resync. */
+            if (c->tx_last && !seq_lt(c->tx_last->seq + 1, h->ack)) {
+                if (!conn_hold(c, c->tx_last->data, c->tx_last->len,
+                               true)) {
+                    c->stats.tx_replayed++;
+                }
+            }
             conn_failover(c, now_us);
             return 0;
         }
@@ -322,6 +362,12 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
             }
             conn_xmit(c, SFP_F_RSYN | SFP_F_ACK, c->snd_nxt, h->seq + 1,
                       c->remote_flow, NULL, 0);
+            if (c->state != HA_CONN_RSYN_SENT
+                || !sfp_flowid_is_unresolved(c->ctl_dst)) {
+                /* The RSYN's ack is the peer's receive point: what we
+                 * sent since its link went down never reached it. */
+                conn_replay_last(c, h->ack);
+            }
             return 0;
         default:
             return conn_drop(c, HA_DROP_STATE);
@@ -336,6 +382,8 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
                 /* Failover: a new instance, a new sequence space. */
                 c->rcv_nxt = h->seq + 1;
             }
+            bool moved = f->src_flow != c->remote_flow;
+
             conn_acked(c, now_us);
             c->max_retries = HA_MAX_RETRIES;
             c->rsyn_refusals = 0;
@@ -343,8 +391,13 @@ ha_conn_input(struct ha_conn *c, const struct sfp_frame *f, uint64_t now_us)
             c->stats.resyncs++;
             conn_xmit(c, SFP_F_ACK, c->snd_nxt, h->seq + 1, f->src_flow,
                       NULL, 0);
-            if (f->src_flow != c->remote_flow) {
-                c->remote_flow = f->src_flow;
+            c->remote_flow = f->src_flow;
+            /* What the application sent during the resync follows the
+             * ACK (unless the link went down again meanwhile). */
+            if (!c->link_down) {
+                conn_flush(c);
+            }
+            if (moved) {
                 conn_emit(c, HA_CEV_PEER_MOVED, NULL, 0);
             }
             return 0;
@@ -374,10 +427,12 @@ ha_conn_send(struct ha_conn *c, const void *data, size_t len,
         if (c->local_closed) {
             return -EPIPE;
         }
+        if (c->link_down) {
+            return conn_hold(c, data, len, false);
+        }
         break;
     case HA_CONN_RSYN_SENT:
-        c->stats.tx_dropped++;
-        return -EAGAIN;
+        return conn_hold(c, data, len, false);
     case HA_CONN_SYN_SENT:
     case HA_CONN_SYN_RCVD:
     case HA_CONN_RSYN_RCVD:
@@ -387,11 +442,7 @@ ha_conn_send(struct ha_conn *c, const void *data, size_t len,
     default:
         return -EPIPE;
     }
-    /* seq = the first payload byte (docs/protocol.md 4). */
-    conn_xmit(c, SFP_F_DATA, c->snd_nxt, 0, c->remote_flow, data, len);
-    c->snd_nxt += (uint32_t) len;
-    c->stats.tx_packets++;
-    c->stats.tx_bytes += len;
+    conn_send_data(c, data, len);
     return 0;
 }
 
@@ -408,8 +459,13 @@ ha_conn_close(struct ha_conn *c, bool fail, uint64_t now_us)
     case HA_CONN_RSYN_RCVD:
         if (fail) {
             c->ctl_flags = 0;
-            conn_xmit(c, SFP_F_FAIL, c->snd_nxt, c->rcv_nxt, c->remote_flow,
-                      NULL, 0);
+            /* Datagrams that came after the application's last send
+             * are taken as unserved: the peer replays its last one to
+             * the next instance (conn.h). */
+            conn_xmit(c, SFP_F_FAIL, c->snd_nxt,
+                      c->stats.tx_packets ? c->rcv_served : c->rcv_nxt,
+                      c->remote_flow, NULL, 0);
+            ha_conn_release(c);         /* Nothing more to send. */
             conn_linger(c, HA_CONN_FAILED, HA_FAIL_LINGER_US, now_us);
         } else if (c->state == HA_CONN_ESTABLISHED) {
             c->state = HA_CONN_FIN_WAIT;
@@ -467,9 +523,11 @@ ha_conn_move(struct ha_conn *c, uint32_t new_flow, uint64_t now_us)
     switch (c->state) {
     case HA_CONN_ESTABLISHED:
         dst = c->remote_flow;
+        c->link_down = false;   /* A new address: the link works. */
         break;
     case HA_CONN_RSYN_SENT:
         dst = c->ctl_dst;       /* Restart from the new flowID. */
+        c->link_down = false;
         break;
     default:
         /* Pending SYN/FIN retransmissions simply leave from the new
@@ -478,7 +536,56 @@ ha_conn_move(struct ha_conn *c, uint32_t new_flow, uint64_t now_us)
         return;
     }
     conn_start_resync(c, dst, now_us);
+    conn_retry_early(c, now_us);
     conn_emit(c, HA_CEV_LOCAL_MOVED, NULL, 0);
+}
+
+void
+ha_conn_set_link(struct ha_conn *c, bool up, uint64_t now_us)
+{
+    if (!up) {
+        c->link_down = true;
+        return;
+    }
+    if (!c->link_down) {
+        return;
+    }
+    c->link_down = false;
+    if (c->state == HA_CONN_ESTABLISHED && !c->local_closed) {
+        /* Same flowID, but the peer's datagrams may have been lost:
+         * resync so that it replays them, then send what we held. */
+        conn_start_resync(c, c->remote_flow, now_us);
+        conn_retry_early(c, now_us);
+        return;
+    }
+    if (c->ctl_flags && c->deadline_us != UINT64_MAX) {
+        /* Retransmissions went nowhere while the link was down: send
+         * the pending packet now and forget the backoff. */
+        conn_rto_reset(c);
+        c->ctl_rexmitted = true;
+        c->stats.retransmits++;
+        conn_xmit(c, c->ctl_flags, c->ctl_seq, c->ctl_ack, c->ctl_dst, NULL,
+                  0);
+        c->deadline_us = now_us + c->rto_us;
+        conn_retry_early(c, now_us);
+    }
+}
+
+void
+ha_conn_release(struct ha_conn *c)
+{
+    int i;
+
+    if (c->tx_last) {
+        dgram_free(c, c->tx_last);
+        c->tx_last = NULL;
+    }
+    for (i = 0; i < c->n_held; i++) {
+        dgram_free(c, c->tx_held[i]);
+        c->tx_held[i] = NULL;
+    }
+    c->stats.tx_dropped += (uint64_t) c->n_held;
+    c->n_held = 0;
 }
 
 void
@@ -633,6 +740,7 @@ conn_emit(struct ha_conn *c, enum ha_conn_event ev, const void *data,
 static void
 conn_dead(struct ha_conn *c)
 {
+    ha_conn_release(c);
     c->state = HA_CONN_CLOSED;
     c->ctl_flags = 0;
     c->deadline_us = UINT64_MAX;
@@ -690,6 +798,7 @@ conn_start_resync(struct ha_conn *c, uint32_t dst, uint64_t now_us)
 {
     c->state = HA_CONN_RSYN_SENT;
     c->max_retries = HA_RSYN_MAX_RETRIES;
+    conn_rto_reset(c);          /* A new attempt: no old backoff. */
     conn_arm(c, SFP_F_RSYN, c->snd_nxt, c->rcv_nxt, dst, now_us);
     c->snd_nxt++;
 }
@@ -763,4 +872,191 @@ conn_source_ok(const struct ha_conn *c, const struct sfp_frame *f)
                                  * below.) */
     }
     return f->src_flow == c->remote_flow;
+}
+
+static bool
+seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t) (a - b) < 0;
+}
+
+/* Forgets the backoff: the timeout from the RTT estimate (RFC 6298), or
+ * the initial one without a sample. */
+static void
+conn_rto_reset(struct ha_conn *c)
+{
+    uint64_t rto;
+
+    if (!c->srtt_us) {
+        c->rto_us = HA_RTO_INIT_US;
+        return;
+    }
+    rto = c->srtt_us + (4 * (uint64_t) c->rttvar_us > HA_RTO_GRAN_US
+                        ? 4 * (uint64_t) c->rttvar_us : HA_RTO_GRAN_US);
+    c->rto_us = rto < HA_RTO_MIN_US ? HA_RTO_MIN_US
+                : rto > HA_RTO_MAX_US ? HA_RTO_MAX_US : (uint32_t) rto;
+}
+
+/* The pending RSYN after a move or a link outage: the new attachment's
+ * rules may lag the address (conn.h, HA_RTO_EARLY_MIN_US), so its timeout
+ * starts from the RTT estimate without the floor of HA_RTO_MIN_US and
+ * doubles from there; the answer (conn_acked) brings the ordinary one
+ * back.  Nothing changes without an RTT sample. */
+static void
+conn_retry_early(struct ha_conn *c, uint64_t now_us)
+{
+    uint64_t t;
+
+    if (!c->srtt_us || c->ctl_flags != SFP_F_RSYN) {
+        return;
+    }
+    t = c->srtt_us + (4 * (uint64_t) c->rttvar_us > HA_RTO_GRAN_US
+                      ? 4 * (uint64_t) c->rttvar_us : HA_RTO_GRAN_US);
+    if (t < HA_RTO_EARLY_MIN_US) {
+        t = HA_RTO_EARLY_MIN_US;
+    }
+    if (t < c->rto_us) {
+        c->rto_us = (uint32_t) t;
+        c->deadline_us = now_us + t;
+    }
+}
+
+/* Transmits one datagram with the next sequence numbers and keeps a copy
+ * of it for a replay. */
+static void
+conn_send_data(struct ha_conn *c, const void *data, size_t len)
+{
+    /* seq = the first payload byte (docs/protocol.md 4). */
+    conn_xmit(c, SFP_F_DATA, c->snd_nxt, 0, c->remote_flow, data, len);
+    conn_remember(c, c->snd_nxt, data, len);
+    c->rcv_served = c->rcv_nxt;
+    c->snd_nxt += (uint32_t) len;
+    c->stats.tx_packets++;
+    c->stats.tx_bytes += len;
+}
+
+/* Keeps 'data' as the last datagram sent (seq 'seq'), reusing the buffer
+ * while it fits.  Without memory there is simply nothing to replay. */
+static void
+conn_remember(struct ha_conn *c, uint32_t seq, const void *data, size_t len)
+{
+    struct ha_conn_dgram *d = c->tx_last;
+
+    if (!c->ops->alloc || !c->ops->free) {
+        return;
+    }
+    if (!d || d->cap < len) {
+        if (d) {
+            dgram_free(c, d);
+        }
+        d = c->tx_last = dgram_new(c, len);
+        if (!d) {
+            return;
+        }
+    }
+    d->seq = seq;
+    d->len = (uint32_t) len;
+    if (len) {
+        memcpy(d->data, data, len);
+    }
+}
+
+/* Holds a datagram for after the resync: at the end of the queue, or with
+ * 'replay' (the last datagram, sent before anything held) at its head.
+ * A full queue drops its oldest datagram (counted); a replay finding it
+ * full is not held.  Returns 0, or -EAGAIN (dropped: no memory). */
+static int
+conn_hold(struct ha_conn *c, const void *data, size_t len, bool replay)
+{
+    struct ha_conn_dgram *d;
+
+    if (!c->ops->alloc || !c->ops->free) {
+        c->stats.tx_dropped++;
+        return -EAGAIN;
+    }
+    if (c->n_held == HA_TXQ_MAX) {
+        if (replay) {
+            return -EAGAIN;
+        }
+        dgram_free(c, c->tx_held[0]);
+        memmove(&c->tx_held[0], &c->tx_held[1],
+                (HA_TXQ_MAX - 1) * sizeof c->tx_held[0]);
+        c->n_held--;
+        c->stats.tx_dropped++;
+    }
+    d = dgram_new(c, len);
+    if (!d) {
+        if (!replay) {
+            c->stats.tx_dropped++;
+        }
+        return -EAGAIN;
+    }
+    d->len = (uint32_t) len;
+    if (len) {
+        memcpy(d->data, data, len);
+    }
+    if (replay) {
+        memmove(&c->tx_held[1], &c->tx_held[0],
+                (size_t) c->n_held * sizeof c->tx_held[0]);
+        c->tx_held[0] = d;
+    } else {
+        c->tx_held[c->n_held] = d;
+        c->stats.tx_held++;
+    }
+    c->n_held++;
+    return 0;
+}
+
+/* Sends the held datagrams, oldest first, with fresh sequence numbers. */
+static void
+conn_flush(struct ha_conn *c)
+{
+    int i, n = c->n_held;
+
+    c->n_held = 0;
+    for (i = 0; i < n; i++) {
+        struct ha_conn_dgram *d = c->tx_held[i];
+
+        c->tx_held[i] = NULL;
+        conn_send_data(c, d->data, d->len);
+        dgram_free(c, d);
+    }
+}
+
+/* After answering an RSYN: sends the last datagram again, with its own
+ * sequence number, if 'peer_ack' (the peer's receive point) lies before
+ * its end (the peer never got it). */
+static void
+conn_replay_last(struct ha_conn *c, uint32_t peer_ack)
+{
+    const struct ha_conn_dgram *d = c->tx_last;
+
+    if (d && d->len && seq_lt(peer_ack, d->seq + d->len)) {
+        c->stats.tx_replayed++;
+        conn_xmit(c, SFP_F_DATA, d->seq, 0, c->remote_flow, d->data,
+                  d->len);
+    }
+}
+
+static struct ha_conn_dgram *
+dgram_new(struct ha_conn *c, size_t cap)
+{
+    struct ha_conn_dgram *d;
+
+    if (cap < CONN_LAST_MIN) {
+        cap = CONN_LAST_MIN;
+    }
+    d = c->ops->alloc(sizeof *d + cap, c->aux);
+    if (d) {
+        d->seq = 0;
+        d->len = 0;
+        d->cap = (uint32_t) cap;
+    }
+    return d;
+}
+
+static void
+dgram_free(struct ha_conn *c, struct ha_conn_dgram *d)
+{
+    c->ops->free(d, c->aux);
 }

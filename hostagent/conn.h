@@ -2,10 +2,12 @@
 /*
  * ha_conn: the SCAFFOLD connection state machine of one socket.
  *
- * A pure module: no I/O, no clock, no allocation after creation.  Inputs are
+ * A pure module: no I/O, no clock, no allocation of its own (the memory
+ * for held and replayed datagrams comes through ops->alloc).  Inputs are
  * a decoded frame (ha_conn_input), a timer tick (ha_conn_tick) or an
  * application request (ha_conn_connect, ha_conn_send, ha_conn_close,
- * ha_conn_move); every input takes the current time in microseconds.
+ * ha_conn_move) or a link change (ha_conn_set_link); every input takes
+ * the current time in microseconds.
  * Outputs go through the struct ha_conn_ops the connection was created with:
  * frames to transmit (output) and events for the application (event).
  *
@@ -21,24 +23,35 @@
  *             B -> A           SYN|ACK  seq=b ack=a+1    (B: SYN_RCVD)
  *             A -> B           ACK      seq=a+1 ack=b+1  (both ESTABLISHED)
  *   data      DATA seq=first payload byte (one datagram per packet; data
- *             is neither retransmitted nor reordered)
+ *             is neither retransmitted nor reordered, except the held and
+ *             replayed datagrams of a resync, below)
  *   close     A -> B FIN seq=s; B -> A FIN|ACK ack=s+1 (each side closes
  *             its own half; either may start, both may start at once)
- *   failover  B' app closes with SF_SEND_FAIL: B answers A with FAIL.
+ *   failover  B's app closes with SF_SEND_FAIL: B sends A a FAIL at once
+ *             (seq=its next, ack=its receive point when its application
+ *             last sent a datagram, or its receive point if it never
+ *             did: what came after the last answer counts as unserved)
+ *             and answers every later packet of the connection with FAIL
+ *             (ack=seq+1).
  *             A -> ss.0.0:obj  RSYN seq=r from a NEW sockID of A (a new
  *             5-tuple for the object router's sticky round robin; A:
  *             RSYN_SENT), resolved to a new instance C: C -> A RSYN|ACK
  *             seq=c ack=r+1 (C: RSYN_RCVD), A -> C ACK (both ESTABLISHED,
  *             C's application accepts a "resumed" connection; A's receive
- *             point becomes c+1).  If the RSYN reaches B again, B's stack
- *             answers FAIL (ack=r+1) and A retries from yet another sockID
+ *             point becomes c+1); A's held datagrams follow the ACK.
+ *             If the RSYN reaches B again, B's stack answers FAIL
+ *             (ack=r+1) and A retries from yet another sockID
  *             (at most HA_RSYN_MAX_REFUSALS times, then reset).  A RST
  *             acknowledging the RSYN (ack=r+1) from any instance but B (a
  *             stack with no listener: a dead or unbound instance) is a
  *             refusal too, and counts against the same bound.
  *   mobility  A's flowID changes to A': A' -> B RSYN seq=r to B's flowID;
  *             B updates its remote flowID, B -> A' RSYN|ACK ack=r+1;
- *             A' -> B ACK.
+ *             A' -> B ACK, then A's held datagrams (B re-sends its last
+ *             datagram after the RSYN|ACK when the RSYN's ack, A's
+ *             receive point, shows that A did not get it).  The same
+ *             exchange from an unchanged flowID after a link outage
+ *             (ha_conn_set_link).
  *   RST       a stack answers a packet for a flow it does not know with RST
  *             carrying the packet's nonce; a RST with the right nonce
  *             from the connection's remote closes it (ECONNRESET).
@@ -52,6 +65,35 @@
  * failover RSYN_SENT likewise the RSYN|ACK or RST of any instance (but
  * not the failed one's RST); such a RST does not end the connection but
  * makes it retry from another sockID, as a FAIL refusal does.
+ *
+ * Held and replayed datagrams (the stack does not retransmit data, but a
+ * resync should not cost the application a retransmission timeout):
+ *   - a datagram the application sends while the connection cannot carry
+ *     it (RSYN_SENT, or while the host's link is down: ha_conn_set_link)
+ *     is held, not dropped: at most HA_TXQ_MAX of them, the oldest dropped
+ *     first (counted in tx_dropped).  They are sent, in order and with
+ *     fresh sequence numbers, right after the ACK that completes the
+ *     resync (RSYN|ACK received).  A connection that dies or is closed
+ *     before drops them (counted);
+ *   - the connection keeps a copy of the last datagram it transmitted
+ *     (sequence number and payload).  A FAIL whose ack is at most that
+ *     datagram's seq + 1 (the shedder did not get or did not answer it,
+ *     or the FAIL answers that very datagram) holds it again, ahead of
+ *     anything held, for the new instance; an RSYN whose ack (the peer's
+ *     receive point) lies before the end of that datagram is answered
+ *     with RSYN|ACK and then that datagram again, with its original
+ *     sequence number (the peer moved or its link was down and it never
+ *     got it).  Counted in tx_replayed;
+ *   - after a link outage (ha_conn_set_link down, then up once the host
+ *     has joined again) an ESTABLISHED connection whose flowID did not
+ *     change resyncs with its peer anyway (RSYN from the same flowID, as
+ *     a move), so that both sides replay what the outage lost; a pending
+ *     control packet (SYN, FIN, RSYN...) is sent again at once with the
+ *     backoff reset.  A move (ha_conn_move) means the link works: its RSYN
+ *     leaves at once with the backoff reset.  Such an RSYN is retransmitted
+ *     early (HA_RTO_EARLY_MIN_US).
+ * The storage for held and replayed datagrams comes from ops->alloc (the
+ * stack's), on first use; without it datagrams are dropped as before.
  *
  * SYN, SYN|ACK, RSYN, RSYN|ACK and FIN are retransmitted until answered,
  * with a retransmission timeout computed from RTT samples as in RFC 6298
@@ -87,6 +129,15 @@
  * objectID: a dead or unbound instance) is sent again from a fresh sockID
  * at most this many times; then the connection is reset. */
 #define HA_RSYN_MAX_REFUSALS 8
+/* Datagrams held while a connection cannot carry them (see above). */
+#define HA_TXQ_MAX          4
+/* The RSYN after a move or a link outage goes out as soon as the host has
+ * an address, possibly before the controller's rules for it are in place
+ * on the switches: its retransmission timeout starts from the RTT estimate
+ * (SRTT + max(G, 4 RTTVAR)) without the HA_RTO_MIN_US floor, but at least
+ * this long, and doubles from there (the answer restores the ordinary
+ * timeout). */
+#define HA_RTO_EARLY_MIN_US 2000u
 
 enum ha_conn_state {
     HA_CONN_CLOSED,         /* Not yet opened, or gone. */
@@ -145,14 +196,30 @@ struct ha_conn_ops {
      * old sockID is released.  Returns the new flowID, or 0 to keep the
      * current one (none free). */
     uint32_t (*new_flow)(struct ha_conn *, void *aux);
+    /* Optional (NULL: datagrams are neither held nor replayed).  Memory
+     * for held and replayed datagrams: 'alloc' returns 'size' bytes (or
+     * NULL), 'free' gives back what 'alloc' returned.  The connection
+     * frees everything it holds when it dies (HA_CEV_DEAD) or in
+     * ha_conn_release(). */
+    void *(*alloc)(size_t size, void *aux);
+    void (*free)(void *p, void *aux);
 };
+
+/* A datagram kept by a connection (conn.c). */
+struct ha_conn_dgram;
 
 /* Counters, visible to --status. */
 struct ha_conn_stats {
     uint64_t tx_packets, tx_bytes;      /* Data sent. */
     uint64_t rx_packets, rx_bytes;      /* Data received. */
-    uint64_t tx_dropped;                /* Data the app sent while the
-                                         * connection could not carry it. */
+    uint64_t tx_dropped;                /* Data the app sent that never
+                                         * left: no storage, held queue
+                                         * full (oldest), or the
+                                         * connection ended first. */
+    uint64_t tx_held;                   /* Data held during a resync or a
+                                         * link outage. */
+    uint64_t tx_replayed;               /* Datagrams sent again after a
+                                         * resync (lost by the peer). */
     uint64_t rx_gaps;                   /* Data bytes skipped (loss). */
     uint64_t retransmits;               /* Control retransmissions. */
     uint64_t drops[HA_DROP_N];          /* Frames dropped, by reason. */
@@ -180,6 +247,8 @@ struct ha_conn {
     uint32_t snd_nxt;           /* Next sequence number to send (bytes;
                                  * SYN, FIN and RSYN count one). */
     uint32_t rcv_nxt;           /* Next sequence number expected. */
+    uint32_t rcv_served;        /* rcv_nxt when the application last sent
+                                 * a datagram (ack of a shed's FAIL). */
     uint32_t ctl_seq;           /* Seq of the pending control packet. */
     uint32_t ctl_ack;           /* Its ack field. */
     uint8_t ctl_flags;          /* Pending control packet flags, or 0. */
@@ -196,6 +265,11 @@ struct ha_conn {
 
     int rsyn_refusals;          /* Failover RSYNs answered with FAIL or
                                  * RST (refused). */
+    bool link_down;             /* The host's link is down or not yet
+                                 * joined again (ha_conn_set_link). */
+    struct ha_conn_dgram *tx_last;      /* Last datagram sent, or NULL. */
+    struct ha_conn_dgram *tx_held[HA_TXQ_MAX];  /* Held, oldest first. */
+    int n_held;
 
     struct ha_conn_stats stats;
     uint64_t created_us;
@@ -227,9 +301,10 @@ int ha_conn_accept(struct ha_conn *c, const struct sfp_frame *syn,
 int ha_conn_input(struct ha_conn *c, const struct sfp_frame *f,
                   uint64_t now_us);
 
-/* Sends one datagram.  Returns 0, -ENOTCONN (not established), -EPIPE
- * (closed), -EAGAIN (resync in progress; the datagram is dropped and
- * counted), -EMSGSIZE. */
+/* Sends one datagram, or holds it while the connection resyncs or the
+ * link is down (see above).  Returns 0, -ENOTCONN (not established),
+ * -EPIPE (closed), -EAGAIN (resync in progress and no storage to hold it:
+ * the datagram is dropped and counted), -EMSGSIZE. */
 int ha_conn_send(struct ha_conn *c, const void *data, size_t len,
                  uint64_t now_us);
 
@@ -243,6 +318,18 @@ void ha_conn_abort(struct ha_conn *c, uint64_t now_us);
 
 /* Our flowID changed (mobility): RSYN from 'new_flow' to the peer. */
 void ha_conn_move(struct ha_conn *c, uint32_t new_flow, uint64_t now_us);
+
+/* The host's link went down ('up' false) or works again ('up' true: link
+ * up and, with a controller, joined again).  While it is down datagrams
+ * are held; when it comes back a pending control packet is sent again at
+ * once with the backoff reset, and an ESTABLISHED connection resyncs with
+ * its peer (RSYN from the same flowID).  Held datagrams follow the
+ * resync. */
+void ha_conn_set_link(struct ha_conn *c, bool up, uint64_t now_us);
+
+/* Frees the datagrams 'c' keeps (without sending anything), for a caller
+ * that frees a connection which never reported HA_CEV_DEAD. */
+void ha_conn_release(struct ha_conn *c);
 
 /* Runs the timer if its deadline passed. */
 void ha_conn_tick(struct ha_conn *c, uint64_t now_us);

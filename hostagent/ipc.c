@@ -6,7 +6,11 @@
  * abstract listening socket, or the agent's end of a socketpair made for
  * an accepted sf connection).  A client owns at most one stack socket
  * (client->conn, whose conn->owner points back), or is a one-shot STATUS
- * session.  The owning process is recorded with SO_PEERCRED when the
+ * or BOUND session (BOUND: the question whether the controller confirmed
+ * a listener's binding, asked on a connection of its own by
+ * getsockopt_sf(SF_SO_BOUND); a waiting one is answered by
+ * ha_ipc_bound_update() when the controller's answer comes or the
+ * listener goes).  The owning process is recorded with SO_PEERCRED when the
  * connection is accepted; accepted connections inherit the listener's.
  *
  * Lifetimes: a client lives until its IPC connection closes (EOF or
@@ -47,9 +51,10 @@
 #define HA_IPC_READS_PER_WAKEUP 64
 
 enum ha_client_kind {
-    HA_CLIENT_NEW,              /* No OPEN or STATUS yet. */
+    HA_CLIENT_NEW,              /* No OPEN, STATUS or BOUND yet. */
     HA_CLIENT_SOCKET,           /* An sf socket. */
     HA_CLIENT_STATUS,           /* A --status session. */
+    HA_CLIENT_BOUND,            /* A BOUND question (getsockopt_sf). */
 };
 
 struct ha_ctl_msg {
@@ -69,6 +74,8 @@ struct ha_client {
     bool connecting;            /* A CONNECT awaits its REPLY. */
     bool closed_sent;           /* CLOSED already told. */
     bool dead;                  /* Closing: ignore everything. */
+    bool bound_wait;            /* BOUND: answer when the state is final. */
+    struct sf_ipc_addr bound_addr;      /* ...of the listener here. */
     struct ha_ctl_msg queue[HA_CLIENT_QUEUE];
     int q_head, q_len;
     struct ha_client *prev, *next;
@@ -102,6 +109,7 @@ static void client_bind(struct ha_client *, const struct sf_ipc_msg *);
 static struct sf_ipc_addr addr_local(const struct ha_conn *);
 static struct sf_ipc_addr addr_remote(const struct ha_conn *);
 static void ipc_accepted(struct ha_agent *, struct ha_conn *);
+static int ipc_bound_state(struct ha_agent *, const struct sf_ipc_addr *);
 
 int
 ha_ipc_open(struct ha_agent *a)
@@ -259,6 +267,26 @@ ha_ipc_pause(struct ha_agent *a, bool paused)
     a->ipc_paused = paused;
     for (cl = a->clients; cl; cl = cl->next) {
         client_update_poll(cl);
+    }
+}
+
+void
+ha_ipc_bound_update(struct ha_agent *a)
+{
+    struct ha_client *cl, *next;
+
+    for (cl = a->clients; cl; cl = next) {
+        int st;
+
+        next = cl->next;
+        if (cl->kind != HA_CLIENT_BOUND || !cl->bound_wait || cl->dead) {
+            continue;
+        }
+        st = ipc_bound_state(a, &cl->bound_addr);
+        if (st) {
+            cl->bound_wait = false;
+            client_ctl(cl, SF_IPC_REPLY, st, &cl->bound_addr, 1, -1);
+        }
     }
 }
 
@@ -497,6 +525,20 @@ client_message(struct ha_client *cl, const uint8_t *buf, size_t len)
             client_status(cl);
             return;
         }
+        if (m.type == SF_IPC_BOUND) {
+            int st = ipc_bound_state(a, &m.addr[0]);
+
+            cl->kind = HA_CLIENT_BOUND;
+            cl->bound_addr = m.addr[0];
+            if (st || !m.arg) {
+                client_ctl(cl, SF_IPC_REPLY, st, &cl->bound_addr, 1, -1);
+            } else {
+                /* ha_ipc_bound_update() answers when the controller
+                 * does (agent_bound) or the listener goes. */
+                cl->bound_wait = true;
+            }
+            return;
+        }
     } else if (cl->kind == HA_CLIENT_SOCKET) {
         struct ha_conn *c = cl->conn;
 
@@ -617,6 +659,29 @@ client_bind(struct ha_client *cl, const struct sf_ipc_msg *m)
     error = ha_stack_bind(a->stack, c, m->addr[0].objectid);
     local = addr_local(c);
     client_reply(cl, -error, &local, 1);
+}
+
+/* The answer to BOUND for the listener at 'addr' (its sockID and
+ * objectID: the prefix may have changed since the application learnt
+ * it): 1 confirmed (or static mode), 0 not yet, -errno refused, -ENOENT
+ * no such listener. */
+static int
+ipc_bound_state(struct ha_agent *a, const struct sf_ipc_addr *addr)
+{
+    uint16_t sock = sfp_flowid_sock(addr->flowid);
+    const struct ha_client *cl;
+
+    for (cl = a->clients; cl; cl = cl->next) {
+        const struct ha_conn *c = cl->conn;
+
+        if (cl->kind == HA_CLIENT_SOCKET && !cl->dead && c
+            && c->state == HA_CONN_LISTEN && c->local_obj == addr->objectid
+            && sfp_flowid_sock(c->local_flow) == sock) {
+            return a->controller_mode
+                   ? ha_join_bind_state(&a->join, addr->objectid, sock) : 1;
+        }
+    }
+    return -ENOENT;
 }
 
 /* A passive connection completed: hand it to the listener's application

@@ -285,6 +285,28 @@ ha_join_unbind(struct ha_join *j, uint16_t obj, uint16_t sock,
 }
 
 int
+ha_join_bind_state(const struct ha_join *j, uint16_t obj, uint16_t sock)
+{
+    int i;
+
+    for (i = 0; i < HA_JOIN_MAX_BINDS; i++) {
+        const struct ha_join_binding *b = &j->binds[i];
+
+        if (!b->used || b->sock != sock) {
+            continue;
+        }
+        if (!b->want || b->obj != obj) {
+            return -ENOENT;
+        }
+        if (b->dirty || b->req_id) {
+            return 0;
+        }
+        return b->bound ? 1 : b->error;
+    }
+    return -ENOENT;
+}
+
+int
 ha_join_n_bound(const struct ha_join *j)
 {
     int i, n = 0;
@@ -601,6 +623,7 @@ bind_done(struct ha_join *j, struct ha_join_binding *b, int error)
 
     b->req_id = 0;
     b->deadline_us = UINT64_MAX;
+    b->error = error;
     if (!error) {
         j->stats.bind_ok++;
         b->bound = was_bind;

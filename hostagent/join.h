@@ -92,6 +92,7 @@ struct ha_join_binding {
     uint64_t req_id;            /* Outstanding request id, 0 = none. */
     uint32_t backoff_us;        /* Its current retry interval. */
     uint64_t deadline_us;       /* Its next retry, UINT64_MAX = none. */
+    int error;                  /* Last final refusal (-errno), or 0. */
 };
 
 struct ha_join_stats {
@@ -170,6 +171,12 @@ int ha_join_bind(struct ha_join *j, uint16_t obj, uint16_t sock,
  * 0, or -ENOENT when 'sock' was never bound (nothing to do). */
 int ha_join_unbind(struct ha_join *j, uint16_t obj, uint16_t sock,
                    uint64_t now_us);
+
+/* What the controller said about listener 'sock' serving 'obj': 1 bound
+ * (confirmed), 0 not yet (a request to make, outstanding, or waiting for
+ * the join), a negative errno (its refusal, as ops->bound() reported it),
+ * or -ENOENT when no such listener is known. */
+int ha_join_bind_state(const struct ha_join *j, uint16_t obj, uint16_t sock);
 
 /* Bindings the controller confirmed, and those with a request to make or
  * outstanding. */

@@ -1,43 +1,52 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Link monitoring for controller mode: an rtnetlink socket (libmnl)
- * subscribed to link events, polled on the libuv loop.  When the host
+ * Link monitoring for controller mode: an rtnetlink socket subscribed to
+ * link events (RTMGRP_LINK), polled on the libuv loop.  When the host
  * interface stops running (carrier lost, set down, moved to another
  * switch port) the join client stops; when it runs again the agent joins
  * again, and the controller decides whether that was a move.
+ *
+ * Plain netlink, no library: one socket, NLMSG_* walking of what it reads
+ * (the agent links statically, see module.mk).
  */
 #include "hostagent/agent.h"
 
 #include <errno.h>
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static void link_readable(uv_poll_t *, int status, int events);
-static int link_msg_cb(const struct nlmsghdr *, void *aux);
+static void link_msg(struct ha_agent *, const struct nlmsghdr *);
 static void link_set(struct ha_agent *, bool up);
 
 int
 ha_link_open(struct ha_agent *a)
 {
-    struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-    int error;
+    struct sockaddr_nl sa;
+    int fd, error;
 
-    if (!nl) {
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                NETLINK_ROUTE);
+    if (fd < 0) {
         return -errno;
     }
-    if (mnl_socket_bind(nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+    memset(&sa, 0, sizeof sa);
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK;
+    if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
         error = -errno;
-        mnl_socket_close(nl);
+        close(fd);
         return error;
     }
-    a->nl = nl;
-    error = uv_poll_init(a->loop, &a->nl_poll, mnl_socket_get_fd(nl));
+    a->nl_fd = fd;
+    error = uv_poll_init(a->loop, &a->nl_poll, fd);
     if (error) {
-        mnl_socket_close(nl);
-        a->nl = NULL;
+        close(fd);
+        a->nl_fd = -1;
         return error;
     }
     a->nl_poll.data = a;
@@ -47,11 +56,11 @@ ha_link_open(struct ha_agent *a)
 void
 ha_link_close(struct ha_agent *a)
 {
-    if (a->nl) {
+    if (a->nl_fd >= 0) {
         uv_poll_stop(&a->nl_poll);
         uv_close((uv_handle_t *) &a->nl_poll, NULL);
-        mnl_socket_close(a->nl);
-        a->nl = NULL;
+        close(a->nl_fd);
+        a->nl_fd = -1;
     }
 }
 
@@ -59,7 +68,8 @@ static void
 link_readable(uv_poll_t *p, int status, int events)
 {
     struct ha_agent *a = p->data;
-    char buf[MNL_SOCKET_BUFFER_SIZE];
+    /* Aligned for struct nlmsghdr; 8 KiB as the kernel's NLMSG_GOODSIZE. */
+    static uint32_t buf[8192 / sizeof(uint32_t)];
     ssize_t n;
 
     (void) events;
@@ -67,32 +77,35 @@ link_readable(uv_poll_t *p, int status, int events)
         return;
     }
     for (;;) {
-        n = recv(mnl_socket_get_fd(a->nl), buf, sizeof buf, MSG_DONTWAIT);
+        n = recv(a->nl_fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n <= 0) {
             break;
         }
-        mnl_cb_run(buf, (size_t) n, 0, 0, link_msg_cb, a);
+        size_t len = (size_t) n;
+        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf;
+             NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+            link_msg(a, nlh);
+        }
     }
     ha_agent_after(a);
 }
 
-static int
-link_msg_cb(const struct nlmsghdr *nlh, void *aux)
+static void
+link_msg(struct ha_agent *a, const struct nlmsghdr *nlh)
 {
-    struct ha_agent *a = aux;
     const struct ifinfomsg *ifi;
 
-    if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) {
-        return MNL_CB_OK;
+    if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+        || nlh->nlmsg_len < NLMSG_LENGTH(sizeof *ifi)) {
+        return;
     }
-    ifi = mnl_nlmsg_get_payload(nlh);
+    ifi = NLMSG_DATA(nlh);
     if (ifi->ifi_index != a->net.ifindex) {
-        return MNL_CB_OK;
+        return;
     }
     link_set(a, nlh->nlmsg_type == RTM_NEWLINK
                 && (ifi->ifi_flags & IFF_UP)
                 && (ifi->ifi_flags & IFF_RUNNING));
-    return MNL_CB_OK;
 }
 
 static void
@@ -104,6 +117,12 @@ link_set(struct ha_agent *a, bool up)
     a->link_up = up;
     a->stats.link_changes++;
     ha_log(a, HA_LOG_INFO, "%s: link %s", a->ifname, up ? "up" : "down");
+    /* Connections hold their datagrams until the link works again: at
+     * once in static mode, after the re-join with a controller
+     * (ha_agent_set_address). */
+    if (!up || !a->controller_mode) {
+        ha_stack_set_link(a->stack, up, ha_agent_now(a));
+    }
     if (!a->controller_mode) {
         return;
     }

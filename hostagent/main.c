@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ctype.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,15 @@ main(int argc, char *argv[])
     uint32_t move_to = 0;
     int c, error;
 
+    /* Fixed malloc thresholds (setting them turns glibc's dynamic ones
+     * off): otherwise the first large buffer freed (a --status answer,
+     * 1 MiB) raises the mmap threshold to its size and the trim threshold
+     * to twice that, and from then on every status answer and freed
+     * connection leaves resident pages in a heap that is never given
+     * back.  Buffers of 128 KiB and more are mapped and unmapped; free
+     * space above 128 KiB at the heap's top is returned. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
     ha_agent_init(a, uv_default_loop());
     while ((c = getopt_long(argc, argv, "i:p:g:s:n:R:vhV", opts,
                             NULL)) != -1) {

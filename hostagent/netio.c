@@ -31,9 +31,10 @@
  * up to 'tov_ms' after a lone frame.
  *
  * Transmit: frames are encoded straight into a bounded queue of
- * HA_TX_QUEUE preallocated buffers and written with sendmmsg() in batches
- * of HA_TX_BATCH when a batch is full or when the current loop callback
- * ends (ha_agent_after).  When the kernel refuses with EAGAIN (socket
+ * HA_TX_QUEUE buffers (allocated once, their pages made resident only as
+ * deep as bursts go: an empty queue starts again at its first buffer) and
+ * written with sendmmsg() in batches of HA_TX_BATCH when a batch is full
+ * or when the current loop callback ends (ha_agent_after).  When the kernel refuses with EAGAIN (socket
  * buffer or device queue full) the rest stays queued and the poll handle
  * also waits for writability; above HA_TX_HIGH_WATER queued frames the
  * agent stops reading IPC from applications (backpressure) until the
@@ -348,6 +349,13 @@ ha_netio_flush(struct ha_agent *a)
         n->tx_head = (n->tx_head + (unsigned int) r) % HA_TX_QUEUE;
         n->tx_count -= (unsigned int) r;
         n->tx_blocked = false;
+    }
+    if (!n->tx_count) {
+        /* Start the next burst at the first buffer again: the queue's
+         * pages are touched only as deep as bursts go (a 2 MiB queue
+         * walked round by a trickle of frames would all become resident)
+         * and the buffers in use stay warm in the cache. */
+        n->tx_head = 0;
     }
     netio_update_poll(a);
 }

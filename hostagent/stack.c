@@ -55,6 +55,7 @@ struct ha_stack {
     struct ha_conn_ops conn_ops;
     struct ha_shed *shed;       /* HA_SHED_MAX connections we shed. */
     size_t shed_next;           /* Next slot to overwrite. */
+    bool link_down;             /* ha_stack_set_link(false) in force. */
 };
 
 /* A connection this host shed with FAIL (stack.h, HA_SHED_US). */
@@ -72,6 +73,8 @@ static void stack_conn_output(struct ha_conn *, const struct sfp_frame *,
 static void stack_conn_event(struct ha_conn *, enum ha_conn_event,
                              const void *, size_t, void *aux);
 static uint32_t stack_conn_new_flow(struct ha_conn *, void *aux);
+static void *stack_conn_alloc(size_t, void *aux);
+static void stack_conn_free(void *, void *aux);
 static void stack_shed_add(struct ha_stack *, const struct ha_sock *,
                            uint64_t now);
 static const struct ha_shed *stack_shed_find(const struct ha_stack *,
@@ -118,6 +121,8 @@ ha_stack_create(const struct ha_stack_ops *ops, void *aux, uint32_t prefix)
     s->conn_ops.output = stack_conn_output;
     s->conn_ops.event = stack_conn_event;
     s->conn_ops.new_flow = stack_conn_new_flow;
+    s->conn_ops.alloc = stack_conn_alloc;
+    s->conn_ops.free = stack_conn_free;
     return s;
 }
 
@@ -131,10 +136,12 @@ ha_stack_destroy(struct ha_stack *s)
     }
     for (k = s->all_head; k; k = next) {
         next = k->next;
+        ha_conn_release(&k->conn);
         free(k);
     }
     for (k = s->zombies; k; k = next) {
         next = k->znext;
+        ha_conn_release(&k->conn);
         free(k);
     }
     free(s->by_sock);
@@ -158,6 +165,25 @@ ha_stack_set_prefix(struct ha_stack *s, uint32_t prefix, uint64_t now)
             uint16_t sock = sfp_flowid_sock(k->conn.local_flow);
 
             ha_conn_move(&k->conn, prefix | sock, now);
+        }
+    }
+    stack_leave(s);
+}
+
+void
+ha_stack_set_link(struct ha_stack *s, bool up, uint64_t now)
+{
+    struct ha_sock *k;
+
+    if (s->link_down == !up) {
+        return;
+    }
+    s->link_down = !up;
+    stack_enter(s);
+    for (k = s->all_head; k; k = k->next) {
+        if (!k->dead && k->kind == HA_SOCK_STREAM
+            && k->conn.state != HA_CONN_LISTEN) {
+            ha_conn_set_link(&k->conn, up, now);
         }
     }
     stack_leave(s);
@@ -576,6 +602,7 @@ stack_leave(struct ha_stack *s)
     }
     for (k = s->zombies; k; k = next) {
         next = k->znext;
+        ha_conn_release(&k->conn);
         free(k);
     }
     s->zombies = NULL;
@@ -591,6 +618,7 @@ stack_new_sock(struct ha_stack *s, uint16_t sockid, enum ha_sock_kind kind,
         return NULL;
     }
     ha_conn_init(&k->conn, &s->conn_ops, s, s->prefix | sockid, sockid, now);
+    k->conn.link_down = s->link_down;
     k->kind = kind;
     k->stack = s;
     k->prev = s->all_tail;
@@ -776,6 +804,22 @@ stack_conn_new_flow(struct ha_conn *c, void *aux)
         s->by_sock[old] = NULL;
     }
     return s->prefix | id;
+}
+
+/* conn ops alloc/free: memory for the datagrams a connection holds or may
+ * replay (conn.h); the connection gives it back before it is freed. */
+static void *
+stack_conn_alloc(size_t size, void *aux)
+{
+    (void) aux;
+    return malloc(size);
+}
+
+static void
+stack_conn_free(void *p, void *aux)
+{
+    (void) aux;
+    free(p);
 }
 
 /* Remembers the connection 'k' just shed with FAIL. */

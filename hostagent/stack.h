@@ -27,6 +27,10 @@
  *   - a connection packet for a sockID nobody holds is answered with RST
  *     (carrying the packet's nonce), never a RST, a FAIL or a datagram.
  *
+ * Datagrams a connection holds or replays after a resync (conn.h) live in
+ * memory the stack allocates for it (conn ops alloc/free) and frees with
+ * it.
+ *
  * Failover: before a client's RSYN after FAIL its connection gets a new
  * sockID (conn ops new_flow); the old one is released at once, and the
  * application hears of it (HA_CEV_LOCAL_MOVED, as after a move).  The
@@ -107,6 +111,16 @@ void ha_stack_destroy(struct ha_stack *);
 /* Changes the host prefix (mobility): every open connection resyncs from
  * its new flowID. */
 void ha_stack_set_prefix(struct ha_stack *, uint32_t prefix, uint64_t now);
+
+/* The host's link went down ('up' false), or works again ('up' true: the
+ * link is up and, with a controller, the host joined again; call it after
+ * ha_stack_set_prefix).  Every connection hears of it (ha_conn_set_link):
+ * datagrams sent while the link is down are held, and when it works
+ * again pending control packets leave at once and established
+ * connections whose flowID did not change resync with their peers.
+ * Sockets opened while the link is down start so.  Repeating the current
+ * state does nothing. */
+void ha_stack_set_link(struct ha_stack *, bool up, uint64_t now);
 uint32_t ha_stack_prefix(const struct ha_stack *);
 
 /* Opens a socket of 'kind' on sockID 'sock' (0: the next free ephemeral

@@ -58,7 +58,9 @@ sf_ipc_decode(const void *buf, size_t len, struct sf_ipc_msg *m)
     case SF_IPC_PEER:
     case SF_IPC_MOVE:
     case SF_IPC_LOCAL:
-        if (body != SF_IPC_ADDR_LEN || m->arg) {
+    case SF_IPC_BOUND:
+        if (body != SF_IPC_ADDR_LEN
+            || (m->arg && !(m->type == SF_IPC_BOUND && m->arg == 1))) {
             return -EBADMSG;
         }
         m->n_addrs = 1;
@@ -264,7 +266,7 @@ sf_ipc_type_name(int type)
         [SF_IPC_ACCEPT] = "ACCEPT", [SF_IPC_PEER] = "PEER",
         [SF_IPC_CLOSED] = "CLOSED", [SF_IPC_TEXT] = "TEXT",
         [SF_IPC_MOVE] = "MOVE", [SF_IPC_LOCAL] = "LOCAL",
-        [SF_IPC_BATCH] = "BATCH",
+        [SF_IPC_BATCH] = "BATCH", [SF_IPC_BOUND] = "BOUND",
     };
     return type > 0 && type < SF_IPC_N_TYPES ? names[type] : "?";
 }

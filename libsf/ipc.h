@@ -46,15 +46,30 @@
  *                                                 new sockID)
  *   BATCH    15   a>h  0      max records (1..    -            (no reply)
  *                             SF_IPC_BATCH_MAX)
+ *   BOUND    16   a>h  0      1: wait, 0: now     address: a listener's
+ *                                                 local address (first
+ *                                                 msg)
+ *
+ * BOUND asks whether the controller has confirmed the binding of the
+ * listener at 'address' (its BindRequest answered, which the controller
+ * does once the object router's rule is in: docs/protocol.md 5.5), on an
+ * IPC connection of its own so that the listener's stream of ACCEPTs is
+ * left alone.  Its REPLY carries that address and has arg 1 (confirmed;
+ * at once in static mode, where there is no controller), 0 (not yet;
+ * only when asked with arg 0: with arg 1 the agent answers when the
+ * controller does), or -errno: the controller's refusal (-EADDRINUSE,
+ * -EOPNOTSUPP, -EINVAL), -ENOENT (no listener there, or it closed while
+ * waiting).
  *
  * MOVE changes the host's flowID prefix as a re-join with a new hostID
  * would (every connection resyncs from its new flowID); it is the static
  * mode's stand-in for mobility and is refused (-EPERM) unless the peer is
  * root or the agent's own user.
  *
- * Requests OPEN, BIND, LISTEN, CONNECT, MOVE and STATUS are answered by
- * one REPLY (STATUS by TEXT messages instead); OPEN's and BIND's REPLY
- * carry the local address, CONNECT's the local then the peer address.
+ * Requests OPEN, BIND, LISTEN, CONNECT, MOVE, BOUND and STATUS are
+ * answered by one REPLY (STATUS by TEXT messages instead); OPEN's and
+ * BIND's REPLY carry the local address, CONNECT's the local then the
+ * peer address.
  * A successful OPEN's and CONNECT's REPLY have arg = the largest datagram
  * payload one frame on the host interface carries (MTU - 20 - 8 - 20,
  * 1452 at MTU 1500; 0 = unknown); libsf refuses longer sends with
@@ -116,6 +131,7 @@ enum sf_ipc_type {
     SF_IPC_MOVE,
     SF_IPC_LOCAL,
     SF_IPC_BATCH,
+    SF_IPC_BOUND,
     SF_IPC_N_TYPES
 };
 

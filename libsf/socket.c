@@ -101,6 +101,8 @@ static int sf_get_addr(const struct sockaddr *, socklen_t,
 static void sf_put_addr(const struct sf_ipc_addr *, struct sockaddr *,
                         socklen_t *);
 static int sf_timeout_ms(int fd, int opt);
+static int sf_agent_connect(int flags);
+static int sf_bound(int fd, struct sf_sock *, int *val);
 static int sf_fail(int error);
 static ssize_t sf_recv(int fd, void *buf, size_t len, int flags,
                        struct sf_ipc_addr *from);
@@ -110,13 +112,10 @@ static ssize_t sf_send(int fd, struct sf_sock *, const void *buf, size_t len,
 int
 socket_sf(int domain, int type, int protocol)
 {
-    struct sockaddr_un sun;
-    const char *name = getenv("SCAFFOLD_AGENT");
     int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     struct sf_ipc_msg m;
     uint8_t buf[SF_IPC_CTL_MAX];
     struct sf_sock *s;
-    socklen_t sunlen;
     int fd, error;
 
     if (domain != AF_SCAFFOLD) {
@@ -128,26 +127,9 @@ socket_sf(int domain, int type, int protocol)
     if (protocol) {
         return sf_fail(EPROTONOSUPPORT);
     }
-    fd = socket(AF_UNIX, SOCK_SEQPACKET | (type & SOCK_CLOEXEC), 0);
+    fd = sf_agent_connect(type & SOCK_CLOEXEC);
     if (fd < 0) {
-        return -1;
-    }
-    memset(&sun, 0, sizeof sun);
-    sun.sun_family = AF_UNIX;
-    if (name && *name) {
-        /* Test hook: another abstract name ("\0" + $SCAFFOLD_AGENT). */
-        size_t n = strnlen(name, sizeof sun.sun_path - 1);
-        memcpy(sun.sun_path + 1, name, n);
-        sunlen = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + n);
-    } else {
-        memcpy(sun.sun_path, SF_IPC_ADDRESS, SF_IPC_ADDRESS_LEN);
-        sunlen = (socklen_t) (offsetof(struct sockaddr_un, sun_path)
-                              + SF_IPC_ADDRESS_LEN);
-    }
-    if (connect(fd, (struct sockaddr *) &sun, sunlen) < 0) {
-        error = errno == ENOENT ? ECONNREFUSED : errno;
-        close(fd);
-        return sf_fail(error);
+        return sf_fail(-fd);
     }
     s = sf_sock_new(base);
     if (!s) {
@@ -717,6 +699,20 @@ getsockopt_sf(int fd, int level, int name, void *val, socklen_t *len)
     if (!s) {
         return -1;
     }
+    if (level == SOL_SCAFFOLD && name == SF_SO_BOUND) {
+        int error;
+
+        if (!val || !len || *len < (socklen_t) sizeof(int)) {
+            return sf_fail(EINVAL);
+        }
+        error = sf_bound(fd, s, &v);
+        if (error) {
+            return sf_fail(error);
+        }
+        memcpy(val, &v, sizeof v);
+        *len = sizeof v;
+        return 0;
+    }
     if (level != SOL_SOCKET) {
         return sf_fail(ENOPROTOOPT);
     }
@@ -848,7 +844,8 @@ sf_sock_new(int type)
 }
 
 /* Sends request 'type' and waits for its REPLY into '*m' (pointing into
- * 'buf', SF_IPC_CTL_MAX bytes).  Returns 0 or a positive errno (the
+ * 'buf', SF_IPC_CTL_MAX bytes); notifications on the way update 's' (may
+ * be NULL on a one-shot connection).  Returns 0 or a positive errno (the
  * agent's answer or a local failure). */
 static int
 sf_request(int fd, struct sf_sock *s, enum sf_ipc_type type, int32_t arg,
@@ -869,7 +866,9 @@ sf_request(int fd, struct sf_sock *s, enum sf_ipc_type type, int32_t arg,
         if (m->type == SF_IPC_REPLY) {
             return m->arg < 0 ? -m->arg : 0;
         }
-        sf_notify(s, m);
+        if (s) {
+            sf_notify(s, m);
+        }
     }
 }
 
@@ -1142,6 +1141,79 @@ sf_put_addr(const struct sf_ipc_addr *a, struct sockaddr *addr,
     n = *len < (socklen_t) sizeof sf ? (size_t) *len : sizeof sf;
     memcpy(addr, &sf, n);
     *len = sizeof sf;
+}
+
+/* A new IPC connection to the agent ('flags': SOCK_CLOEXEC or 0).
+ * Returns its descriptor or a negative errno (ECONNREFUSED: no agent). */
+static int
+sf_agent_connect(int flags)
+{
+    const char *name = getenv("SCAFFOLD_AGENT");
+    struct sockaddr_un sun;
+    socklen_t sunlen;
+    int fd, error;
+
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | flags, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (name && *name) {
+        /* Test hook: another abstract name ("\0" + $SCAFFOLD_AGENT). */
+        size_t n = strnlen(name, sizeof sun.sun_path - 1);
+        memcpy(sun.sun_path + 1, name, n);
+        sunlen = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    } else {
+        memcpy(sun.sun_path, SF_IPC_ADDRESS, SF_IPC_ADDRESS_LEN);
+        sunlen = (socklen_t) (offsetof(struct sockaddr_un, sun_path)
+                              + SF_IPC_ADDRESS_LEN);
+    }
+    if (connect(fd, (struct sockaddr *) &sun, sunlen) < 0) {
+        error = errno == ENOENT ? ECONNREFUSED : errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+/* getsockopt_sf(SF_SO_BOUND): asks the agent, on an IPC connection of its
+ * own (the listener's carries ACCEPTs with descriptors), whether the
+ * controller confirmed the listener's binding; waits for the answer
+ * unless 'fd' is non-blocking, up to its SO_RCVTIMEO.  Returns 0 and
+ * '*val' (1 or 0), or a positive errno. */
+static int
+sf_bound(int fd, struct sf_sock *s, int *val)
+{
+    uint8_t buf[SF_IPC_CTL_MAX];
+    struct sf_ipc_addr local;
+    struct sf_ipc_msg m;
+    bool wait;
+    int fl, q, error;
+
+    pthread_mutex_lock(&s->lock);
+    local = s->local;
+    error = s->state == SF_S_LISTEN ? 0 : ENOENT;
+    pthread_mutex_unlock(&s->lock);
+    if (error) {
+        return error;
+    }
+    fl = fcntl(fd, F_GETFL);
+    wait = fl >= 0 && !(fl & O_NONBLOCK);
+    q = sf_agent_connect(SOCK_CLOEXEC);
+    if (q < 0) {
+        return -q;
+    }
+    error = sf_request(q, NULL, SF_IPC_BOUND, wait ? 1 : 0, &local, &m, buf,
+                       wait ? sf_timeout_ms(fd, SO_RCVTIMEO) : -1);
+    close(q);
+    if (error == ETIMEDOUT) {
+        return EAGAIN;
+    }
+    if (!error) {
+        *val = m.arg > 0;
+    }
+    return error;
 }
 
 /* The descriptor's SO_RCVTIMEO/SO_SNDTIMEO in ms, -1 when none. */

@@ -20,6 +20,21 @@ Object resolution (--resolve):
   default: network when the controller lists both instances of 69 after
   the servers bound (sfctl instances 69), else static.
 
+Outage of a shed: from the client's last block of the shedding instance
+to its first block after the resync.  sf-tftp logs it on its own clock
+("resumed FILE at block N after X ms without data"): that is outage_ms
+when present (client_outage_ms).  From the samples: the client logs the
+byte it resumes at ("resuming FILE at block N (byte B)"), i.e. the size of
+the output file when the instance shed it; the pause runs from the first
+sample showing B bytes to the first showing more (sampled_outage_ms,
+resolution one sampling period; 0 when both blocks fell in one period),
+and is outage_ms when the client's own figure is missing (an older
+sf-tftp).  Were the pause instead found as the longest one near the time
+the shed was noticed (scenario.outages_at, the fallback when the client's
+lines are missing, reported as window_outage_ms), the ordinary pauses of
+the paced transfer (one block every ~7 ms at 200 kB/s) would set a floor
+under every figure.
+
 Prints ok/not ok lines for its checks and a summary; writes CSVs and a PNG
 (see mininet/scenario.py).  Exit status: 0 all checks passed, 1 a check
 failed, 2 usage, 77 cannot run here (not root, nothing built), 130
@@ -87,6 +102,18 @@ def wait_log(path, pattern, timeout):
     rx = re.compile(pattern, re.M)
     return scaffold._wait_for(
         lambda: bool(rx.search(scenario.tail(path, 200))), timeout)
+
+
+def outage_at_bytes(samples, nbytes):
+    """The pause after the output file reached nbytes: from the first
+    sample with nbytes to the first with more (None if either is
+    missing)."""
+    start = next((t for t, b in samples if b >= nbytes), None)
+    end = next((t for t, b in samples if b > nbytes), None)
+    if start is None or end is None:
+        return None
+    return dict(anchor=start, start=start, end=end, bytes_at_start=nbytes,
+                resumed=True)
 
 
 def instances(ctl):
@@ -190,11 +217,30 @@ def run(a, out, checks):
 
         samples = sampler.samples
         sheds = ev.all('shed')
+        resumed_at = [int(b) for b in re.findall(
+            r'^resuming \S+ at block \d+ \(byte (\d+)\)', clog, re.M)]
+        # The client's own clock (sf-tftp logs it): last block before the
+        # restart to the first after it.
+        client_gaps = [float(x) for x in re.findall(
+            r'^resumed \S+ at block \d+ after ([\d.]+) ms without data',
+            clog, re.M)]
         outages = []
         for i, o in enumerate(scenario.outages_at(samples, sheds), 1):
+            ob = None
+            if len(resumed_at) == len(sheds):
+                ob = outage_at_bytes(samples, resumed_at[i - 1])
+            if ob:
+                ob['window_ms'] = (o['end'] - o['start']) * 1000 if o \
+                    else None
+                o = ob
             if o is None:
                 checks('shed %d followed by a measurable pause' % i, False)
                 continue
+            o['ms'] = (o['end'] - o['start']) * 1000
+            o['sampled_ms'] = o['ms']
+            if len(client_gaps) == len(sheds):
+                o['client_ms'] = client_gaps[i - 1]
+                o['ms'] = o['client_ms']
             o['cause'] = 'shed %d' % i
             outages.append(o)
         stalls = [g for g in scenario.find_stalls(samples)
@@ -264,7 +310,7 @@ def run(a, out, checks):
         for i, o in enumerate(outages, 1):
             after = [b for t, b in samples if t > o['end']]
             checks('outage %d (%.0f ms, %s) followed by resumed transfer '
-                   '(%d more bytes)' % (i, (o['end'] - o['start']) * 1000,
+                   '(%d more bytes)' % (i, o['ms'],
                                         o['cause'],
                                         (after[-1] if after else 0) -
                                         o['bytes_at_start']),
@@ -277,7 +323,12 @@ def run(a, out, checks):
             duration_s=round(dur, 3),
             outages=[dict(n=i, start_s=round(o['start'] - t0, 4),
                           end_s=round(o['end'] - t0, 4),
-                          outage_ms=round((o['end'] - o['start']) * 1000, 1),
+                          outage_ms=round(o['ms'], 3),
+                          sampled_outage_ms=round(o['sampled_ms'], 1),
+                          window_outage_ms=(round(o['window_ms'], 1)
+                                            if o.get('window_ms') is not None
+                                            else None),
+                          client_outage_ms=o.get('client_ms'),
                           cause=o['cause'])
                      for i, o in enumerate(outages, 1)],
             sheds_s=[round(t - t0, 3) for t in sheds],
@@ -314,14 +365,19 @@ def print_summary(s):
     print('  served by: %s' % ', '.join('%s from %.2f s' % (
         p['server'], p['from_s']) for p in s.get('served_by', [])))
     for o in s['outages']:
-        print('  outage %d (%s): %.1f ms, %.3f s -> %.3f s'
+        print('  outage %d (%s): %.1f ms, %.3f s -> %.3f s (client\'s '
+              'clock: %s ms; sampled: %s ms; longest pause near the shed: '
+              '%s ms)'
               % (o['n'], o['cause'], o['outage_ms'], o['start_s'],
-                 o['end_s']))
+                 o['end_s'], o.get('client_outage_ms'),
+                 o.get('sampled_outage_ms'), o.get('window_outage_ms')))
     for g in s.get('other_stalls', []):
         print('  other stall at %.3f s: %.1f ms (lost packets, TFTP '
               'retransmission)' % (g['start_s'], g['ms']))
     print('  client: %s' % s.get('client_summary'))
-    print('  (outages from the output file size sampled every %s ms; the '
+    print('  (outages: last block of the shedding instance -> next block, '
+          'on the client\'s clock, or from the output file size sampled '
+          'every %s ms; the '
           'client\'s longest gap between DATA blocks: %s ms)'
           % (s.get('sample_ms'), s.get('client_longest_gap_ms')))
     scenario.print_outputs(s, '{samples,throughput,events,outages}.csv')

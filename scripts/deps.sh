@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
     build-essential clang libclang-rt-14-dev pkg-config
     libuv1-dev libsqlite3-dev sqlite3 protobuf-c-compiler libprotobuf-c-dev
-    libcunit1-dev libssl-dev libmnl-dev libinih-dev libjansson-dev
+    libcunit1-dev libssl-dev libinih-dev libjansson-dev
     openvswitch-source openvswitch-switch openvswitch-common
     openvswitch-testcontroller
     mininet iputils-ping iproute2 ethtool iperf3 tcpdump procps psmisc

@@ -9,10 +9,12 @@
 #
 #   - B's server runs with --fail-after-blocks 1000: after sending block
 #     1000 it calls close_sf(fd, SF_SEND_FAIL);
-#   - A's stack gets FAIL for its next ACK, resyncs to C; C's server
-#     accepts a *resumed* connection that has no transfer, answers the
-#     client's retransmitted ACK with ERROR 5; the client re-requests with
-#     "resume" = 1001 and C continues from there;
+#   - B's stack sends FAIL at once; A's stack resyncs to C, holding the
+#     client's ACK 1000 meanwhile (or replaying it if it reached B after
+#     the shed) and sending it to C after the resync; C's server accepts a
+#     *resumed* connection that has no transfer and answers that ACK with
+#     ERROR 5; the client re-requests with "resume" = 1001 and C continues
+#     from there;
 #   - the file arrives intact (sha256), on the same client descriptor;
 #   - then a paced transfer whose server instance is killed (kill -9)
 #     mid-way: its agent resets the connection, the client opens a new one

@@ -13,7 +13,8 @@
 #   - unbound datagrams (SOCK_DGRAM, sendto_sf/recvfrom_sf) both ways, the
 #     first resolved by objectID on B, the answer sent to its source;
 #   - malformed IPC messages and malformed frames are counted, answered or
-#     dropped, and the agent keeps running.
+#     dropped, and the agent keeps running;
+#   - getsockopt_sf(SF_SO_BOUND) answers 1 at once in static mode.
 #
 # HA_VALGRIND=1 runs both agents under valgrind and fails on any error or
 # leak it reports.
@@ -74,6 +75,11 @@ sf_wait 5 grep -q '^listening 10.2.' "$SF_TMP/server.log" \
     || sf_die "server did not listen: $(cat "$SF_TMP/server.log")"
 listening_B() { statusB | grep -q 'state=LISTEN local=10.2.[0-9]*:80 '; }
 check "listener visible in B's status" listening_B
+# SF_SO_BOUND in static mode: no controller, confirmed at once.
+inB "$SF_BIN/sf-callbench" bound --object 81 >"$SF_TMP/bound.log" 2>&1
+check_eq "SF_SO_BOUND in static mode: confirmed (exit status)" 0 $?
+check "...for the listener's own address" \
+    grep -q '^bound 10\.2\.[0-9]*:81 ' "$SF_TMP/bound.log"
 
 # ---- connect, data both ways, close ------------------------------------
 big=$(head -c 1050 /dev/urandom | base64 -w0 | head -c 1400)

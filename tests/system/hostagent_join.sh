@@ -15,14 +15,19 @@
 #   - keepalives flow;
 #   - a listener is bound with the controller (BindRequest LISTEN|REPLACE,
 #     answered with a Reply), bound again after the move, and unbound
-#     when its application dies.
+#     when its application dies;
+#   - getsockopt_sf(SF_SO_BOUND) (sf-callbench bound): a listener opened
+#     before the join learns of its confirmation only once the controller
+#     answered; a refusal (CONFLICT for object 81) is its error.
 . "$(dirname "$0")/lib.sh"
 sf_init hostagent_join
 
 AGENT=$SF_BIN/scaffold-hostagent
 SFCAT=$SF_BIN/sfcat
+CB=$SF_BIN/sf-callbench
 PY=/usr/bin/python3
-[ -x "$AGENT" ] && [ -x "$SFCAT" ] || sf_die "build first: $AGENT, $SFCAT"
+[ -x "$AGENT" ] && [ -x "$SFCAT" ] && [ -x "$CB" ] \
+    || sf_die "build first: $AGENT, $SFCAT, $CB"
 
 sf_netns a >/dev/null || sf_die "netns a"
 sf_netns c >/dev/null || sf_die "netns c"
@@ -137,7 +142,12 @@ while True:
     elif 12 in env or 13 in env:  # BindRequest / UnbindRequest
         rq = parse(env[12] if 12 in env else env[13])
         host = hosts.get(smac, 0)
-        reply = field(1, 1) + field(16, field(1, rq.get(1, 0)) + field(2, 1))
+        if 12 in env and rq.get(2, 0) == 81:    # Error CONFLICT
+            reply = field(1, 1) + field(17, field(1, rq.get(1, 0))
+                                        + field(2, 5))
+        else:
+            reply = field(1, 1) + field(16, field(1, rq.get(1, 0))
+                                        + field(2, 1))
         print('%s %d %d flags %d' % ('bind' if 12 in env else 'unbind',
                                      rq.get(2, 0), rq.get(3, 0),
                                      rq.get(4, 0)), flush=True)
@@ -168,6 +178,14 @@ check "agent in controller mode, joining" joining
 check "connect before the join: ENETUNREACH" \
     sh -c "echo x | nsenter --net=/run/netns/$nsA '$SFCAT' 80 2>&1 | grep -q 'Network is unreachable'"
 
+# A listener opened before the join: its confirmation waits for the
+# controller (SF_SO_BOUND blocks; nothing is printed until it answers).
+start_bg pidB "$nsA" "$SF_TMP/bound90.log" "$CB" bound --object 90 --hold 1
+sf_wait 5 sh -c "nsenter --net=/run/netns/$nsA '$AGENT' --status | grep -q 'state=LISTEN .*:90 '" \
+    || sf_die "listener 90 did not open: $(cat "$SF_TMP/bound90.log")"
+check "SF_SO_BOUND before the join: still waiting" \
+    sh -c "! grep -q . '$SF_TMP/bound90.log'"
+
 start_bg pidCtl "$nsC" "$SF_TMP/ctl.log" "$PY" -u "$SF_TMP/ctl.py" "$ifC" "$macC"
 joined_as() { statusA | grep -q "^agent .* prefix=$1.0 mode=controller" \
               && statusA | grep -q '^join state=JOINED'; }
@@ -175,6 +193,15 @@ check "joined: prefix 10.7 from the controller" sf_wait 10 joined_as 10.7
 check "join retried until answered (backoff)" \
     sh -c "nsenter --net=/run/netns/$nsA '$AGENT' --status | grep -Eq '^join .* tx=([2-9]|[1-9][0-9]+) '"
 check "keepalives answered" sf_wait 5 grep -q '^keepalive' "$SF_TMP/ctl.log"
+check "SF_SO_BOUND: confirmed once the controller answered the bind" \
+    sf_wait 10 grep -q '^bound [0-9.]*:90 ' "$SF_TMP/bound90.log"
+check "the controller got that BindRequest first" \
+    grep -q '^bind 90 ' "$SF_TMP/ctl.log"
+{ kill "$pidB"; wait "$pidB"; } 2>/dev/null
+inA "$CB" bound --object 81 >"$SF_TMP/bound81.log" 2>&1
+check_eq "SF_SO_BOUND refused (CONFLICT): exit status 1" 1 $?
+check "...with the refusal as its error (EADDRINUSE)" \
+    grep -q '^error Address already in use' "$SF_TMP/bound81.log"
 
 # A listener bound before the move follows the prefix.
 start_bg pidS "$nsA" "$SF_TMP/server.log" "$SFCAT" --listen 80

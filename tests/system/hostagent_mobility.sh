@@ -6,7 +6,9 @@
 # objectID 80 on B, data flows; then `scaffold-hostagent --move 10.5` in A
 # (the static mode's stand-in for a re-join): A's stack sends RSYN from its
 # new flowID 10.5.x, B's stack updates the connection's remote flowID and
-# answers RSYN|ACK; data flows again on the same descriptors.
+# answers RSYN|ACK; data flows again on the same descriptors.  Then A's
+# link goes down and up again (same prefix): a datagram sent during the
+# outage is held and delivered after the resync that follows.
 . "$(dirname "$0")/lib.sh"
 sf_init hostagent_mobility
 
@@ -83,6 +85,26 @@ check "B followed the peer to 10.5 (one resync)" \
 check "the applications saw no error" \
     sh -c "! grep -q '^closed' '$SF_TMP/client.log' && ! grep -q '^closed' '$SF_TMP/server.log'"
 check "the server got the new data" grep -q '^recv 0: two-' "$SF_TMP/server.log"
+
+# ---- a link outage without a new address (issue 8) ------------------------
+# A's link goes down and comes back (static mode: the same prefix).  A
+# datagram the client sends meanwhile is held by A's stack (held=1), not
+# sent into the dead link; once the link is back the connection resyncs
+# from the same flowID and the datagram follows: the echo comes back
+# although the application sent it only once.
+ip -n "$nsA" link set "$ifA" down
+check "agent A saw its link go down" \
+    sf_wait 5 grep -q "$ifA: link down" "$SF_TMP/agentA.log"
+echo three >&7
+check "A's stack holds the datagram sent during the outage" \
+    sf_wait 5 sh -c "nsenter --net=/run/netns/$nsA '$AGENT' --status | grep -q 'state=ESTABLISHED .* held=1 '"
+ip -n "$nsA" link set "$ifA" up
+check "the held datagram is echoed after the link came back" \
+    sf_wait 5 grep -qx 'recv: echo:three' "$SF_TMP/client.log"
+check "B saw a second resync, from the same flowID (no move)" \
+    sh -c "nsenter --net=/run/netns/$nsB '$AGENT' --status | grep -q 'state=ESTABLISHED .*remote=10.5.[0-9]*:.*resyncs=2 '"
+check "A's connection kept its flowID" \
+    sh -c "nsenter --net=/run/netns/$nsA '$AGENT' --status | grep -q 'state=ESTABLISHED local=10.5.[0-9]*:.* held=1 replayed=0 tx_dropped=0 '"
 check "--move refuses a bad prefix" sh -c "! nsenter --net=/run/netns/$nsA '$AGENT' --move 10.0 2>/dev/null"
 exec 7>&-
 sf_wait 5 grep -q '^local ' "$SF_TMP/client.log"

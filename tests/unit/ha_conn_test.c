@@ -16,6 +16,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/sfp.h"
@@ -278,6 +279,42 @@ got_data(struct host *h, const char *s)
 
     return e && e->len == strlen(s) && !memcmp(e->data, s, e->len);
 }
+
+/* Whether the DATA events of 'h' since event 'from' carry exactly the
+ * 'n' strings 'want', in that order. */
+static bool
+data_in_order(struct host *h, size_t from, const char *const *want, size_t n)
+{
+    size_t i, k = 0;
+
+    for (i = from; i < n_events; i++) {
+        if (events[i].h != h || events[i].ev != HA_CEV_DATA) {
+            continue;
+        }
+        if (k == n || events[i].len != strlen(want[k])
+            || memcmp(events[i].data, want[k], events[i].len)) {
+            return false;
+        }
+        k++;
+    }
+    return k == n;
+}
+
+/* Index of the first event 'ev' of 'h' from 'from' on, or SIZE_MAX. */
+static size_t
+event_index(struct host *h, enum ha_conn_event ev, size_t from)
+{
+    size_t i;
+
+    for (i = from; i < n_events; i++) {
+        if (events[i].h == h && events[i].ev == ev) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+static bool drop_all(const struct sfp_frame *);
 
 /* ---- tests ----------------------------------------------------------- */
 
@@ -648,9 +685,12 @@ test_rsyn_after_move(void)
     CU_ASSERT_EQUAL(last_tx.dst_flow, b->local_flow);
     CU_ASSERT_EQUAL(sfp_flowid_sock(c->local_flow), sfp_flowid_sock(old));
     CU_ASSERT_EQUAL(sfp_flowid_host(c->local_flow), 3);
-    /* Data sent during the resync is dropped, not queued. */
-    CU_ASSERT_EQUAL(ha_stack_send(A.st, c, 0, 0, "x", 1, now), -EAGAIN);
+    /* Data sent during the resync is held, then sent after the ACK. */
+    CU_ASSERT_EQUAL(ha_stack_send(A.st, c, 0, 0, "x", 1, now), 0);
+    CU_ASSERT_EQUAL(c->stats.tx_held, 1);
     run(100);
+    CU_ASSERT(got_data(&B, "x"));
+    CU_ASSERT_EQUAL(c->n_held, 0);
     CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
     CU_ASSERT_EQUAL(b->remote_flow, c->local_flow);
     CU_ASSERT_EQUAL(count_events(&B, HA_CEV_PEER_MOVED), 1);
@@ -662,6 +702,442 @@ test_rsyn_after_move(void)
     CU_ASSERT(got_data(&B, "me too"));
     CU_ASSERT_EQUAL(b->stats.rx_gaps, 0);
     C.st = NULL;
+}
+
+static void
+test_send_fail_immediate(void)
+{
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t before;
+
+    send_str(&A, c, "req");
+    run(100);
+    /* close_sf(SF_SEND_FAIL): the FAIL leaves at once, before the client
+     * sends anything else: seq = B's next, ack = B's receive point, the
+     * connection's nonce, from B's flowID to A's. */
+    before = wire_tail;
+    ha_stack_close(B.st, b, true, now);
+    CU_ASSERT_EQUAL(wire_tail, before + 1);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_FAIL);
+    CU_ASSERT_EQUAL(last_tx.src_flow, b->local_flow);
+    CU_ASSERT_EQUAL(last_tx.dst_flow, c->local_flow);
+    CU_ASSERT_EQUAL(last_tx.hdr.seq, b->snd_nxt);
+    CU_ASSERT_EQUAL(last_tx.hdr.ack, c->snd_nxt);
+    CU_ASSERT_EQUAL(last_tx.hdr.nonce, c->nonce);
+    /* The client starts its resync on that FAIL alone. */
+    resolve_to = &C;
+    run(1);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_RSYN);
+}
+
+static void
+test_held_during_failover(void)
+{
+    static const char *const want[] = { "r1", "r2" };
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t from, acc;
+    struct sfp_frame rsynack;
+
+    listen_on(&C);
+    resolve_to = &C;
+    send_str(&A, c, "served");
+    run(100);
+    ha_stack_close(B.st, b, true, now);
+    run(1);                     /* FAIL -> A: its RSYN on the wire. */
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_RSYN_SENT);
+    /* The application's next requests go nowhere yet: held. */
+    from = n_events;
+    send_str(&A, c, "r1");
+    send_str(&A, c, "r2");
+    CU_ASSERT_EQUAL(c->stats.tx_held, 2);
+    CU_ASSERT_EQUAL(c->n_held, 2);
+    CU_ASSERT_EQUAL(c->stats.tx_dropped, 0);
+    run(1);                     /* RSYN -> C: C answers RSYN|ACK. */
+    rsynack = last_tx;
+    CU_ASSERT_EQUAL(rsynack.hdr.flags, SFP_F_RSYN | SFP_F_ACK);
+    run(1);                     /* A: ACK, then r1, r2 right behind it. */
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(c->n_held, 0);
+    CU_ASSERT_EQUAL(wire_tail - wire_head, 3);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_DATA);
+    CU_ASSERT_EQUAL(last_tx.dst_flow, rsynack.src_flow);
+    run(100);
+    /* The new instance accepts the resumed connection, then gets both
+     * requests in order; the served one is not sent again. */
+    acc = event_index(&C, HA_CEV_ACCEPTED, from);
+    CU_ASSERT_NOT_EQUAL_FATAL(acc, SIZE_MAX);
+    CU_ASSERT(acc < event_index(&C, HA_CEV_DATA, from));
+    CU_ASSERT(data_in_order(&C, from, want, 2));
+    CU_ASSERT_EQUAL(c->stats.tx_replayed, 0);
+    CU_ASSERT_EQUAL(find_event(&C, HA_CEV_ACCEPTED)->c->stats.rx_gaps, 0);
+}
+
+static void
+test_held_bounded(void)
+{
+    static const char *const want[] = { "m2", "m3", "m4", "m5" };
+    struct ha_conn *b, *c = connect_ab(&b);
+    char msg[8];
+    size_t from;
+    int i;
+
+    CU_ASSERT_EQUAL_FATAL(HA_TXQ_MAX, 4);
+    listen_on(&C);
+    resolve_to = &C;
+    ha_stack_close(B.st, b, true, now);
+    run(1);                     /* FAIL -> A: RSYN on the wire. */
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_RSYN_SENT);
+    from = n_events;
+    for (i = 0; i < HA_TXQ_MAX + 2; i++) {
+        snprintf(msg, sizeof msg, "m%d", i);
+        send_str(&A, c, msg);
+    }
+    /* The oldest two went, counted. */
+    CU_ASSERT_EQUAL(c->n_held, HA_TXQ_MAX);
+    CU_ASSERT_EQUAL(c->stats.tx_held, HA_TXQ_MAX + 2);
+    CU_ASSERT_EQUAL(c->stats.tx_dropped, 2);
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT(data_in_order(&C, from, want, 4));
+    CU_ASSERT_EQUAL(c->stats.tx_dropped, 2);
+}
+
+/* A connection on its own (no stack), counting its memory. */
+static int n_allocs, n_frees, n_out;
+
+static void
+x_output(struct ha_conn *c, const struct sfp_frame *f, void *aux)
+{
+    (void) c;
+    (void) aux;
+    last_tx = *f;
+    last_tx.payload = NULL;
+    n_out++;
+}
+
+static void
+x_event(struct ha_conn *c, enum ha_conn_event ev, const void *data,
+        size_t len, void *aux)
+{
+    (void) c;
+    (void) data;
+    (void) len;
+    (void) aux;
+    (void) ev;
+}
+
+static void *
+x_alloc(size_t size, void *aux)
+{
+    (void) aux;
+    n_allocs++;
+    return malloc(size);
+}
+
+static void
+x_free(void *p, void *aux)
+{
+    (void) aux;
+    n_frees++;
+    free(p);
+}
+
+static void
+test_held_dropped_on_abort(void)
+{
+    static const struct ha_conn_ops ops = {
+        .output = x_output, .event = x_event,
+        .alloc = x_alloc, .free = x_free,
+    };
+    uint32_t a_flow = sfp_flowid_make(10, 1, 1500);
+    uint32_t b_flow = sfp_flowid_make(10, 2, 1024);
+    struct sfp_frame f;
+    struct ha_conn x;
+
+    n_allocs = n_frees = n_out = 0;
+    ha_conn_init(&x, &ops, NULL, a_flow, 1500, now);
+    CU_ASSERT_EQUAL(ha_conn_connect(&x, sfp_flowid_make(10, 0, 0), OBJ,
+                                    0x1234, 100, now), 0);
+    memset(&f, 0, sizeof f);
+    f.src_flow = b_flow;
+    f.dst_flow = a_flow;
+    f.src_obj = OBJ;
+    f.dst_obj = 1500;
+    f.hdr.version = SFP_VERSION;
+    f.hdr.flags = SFP_F_SYN | SFP_F_ACK;
+    f.hdr.hlen = SFP_HDR_WORDS;
+    f.hdr.seq = 900;
+    f.hdr.ack = 101;
+    f.hdr.nonce = 0x1234;
+    CU_ASSERT_EQUAL(ha_conn_input(&x, &f, now), 0);
+    CU_ASSERT_EQUAL_FATAL(x.state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(ha_conn_send(&x, "d0", 2, now), 0);
+    CU_ASSERT_PTR_NOT_NULL(x.tx_last);
+    /* Small datagrams reuse the kept copy's buffer. */
+    CU_ASSERT_EQUAL(ha_conn_send(&x, "d1", 2, now), 0);
+    CU_ASSERT_EQUAL(n_allocs, 1);
+    /* A move: RSYN_SENT; two datagrams held, then the application gives
+     * up.  What it held is dropped, counted, and every buffer is given
+     * back. */
+    ha_conn_move(&x, sfp_flowid_make(10, 4, 1500), now);
+    CU_ASSERT_EQUAL_FATAL(x.state, HA_CONN_RSYN_SENT);
+    n_out = 0;
+    CU_ASSERT_EQUAL(ha_conn_send(&x, "a", 1, now), 0);
+    CU_ASSERT_EQUAL(ha_conn_send(&x, "b", 1, now), 0);
+    CU_ASSERT_EQUAL(n_out, 0);
+    CU_ASSERT_EQUAL(x.n_held, 2);
+    CU_ASSERT_EQUAL(n_allocs, 3);
+    ha_conn_abort(&x, now);
+    CU_ASSERT_EQUAL(x.state, HA_CONN_CLOSED);
+    CU_ASSERT_EQUAL(x.n_held, 0);
+    CU_ASSERT_EQUAL(x.stats.tx_dropped, 2);
+    CU_ASSERT_PTR_NULL(x.tx_last);
+    CU_ASSERT_EQUAL(n_frees, n_allocs);
+}
+
+static void
+test_no_storage_drops(void)
+{
+    static const struct ha_conn_ops ops = { .output = x_output,
+                                            .event = x_event };
+    struct ha_conn x;
+
+    /* Without alloc/free a connection holds nothing: as before, a send
+     * during a resync is dropped and counted (-EAGAIN). */
+    ha_conn_init(&x, &ops, NULL, sfp_flowid_make(10, 1, 1500), 1500, now);
+    x.state = HA_CONN_RSYN_SENT;
+    CU_ASSERT_EQUAL(ha_conn_send(&x, "a", 1, now), -EAGAIN);
+    CU_ASSERT_EQUAL(x.stats.tx_dropped, 1);
+    CU_ASSERT_EQUAL(x.n_held, 0);
+}
+
+static void
+test_fail_replays_unserved(void)
+{
+    static const char *const want[] = { "lost?", "next" };
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t from;
+
+    listen_on(&C);
+    resolve_to = &C;
+    /* The proactive FAIL is lost; the client's datagram reaches the
+     * failed instance, which answers FAIL ack = its seq + 1: the new
+     * instance gets that datagram after the resync, then "next". */
+    ha_stack_close(B.st, b, true, now);
+    wire_clear();
+    from = n_events;
+    send_str(&A, c, "lost?");
+    run(2);                     /* DATA -> B, FAIL -> A. */
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_EQUAL(c->stats.tx_replayed, 1);
+    send_str(&A, c, "next");
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT(data_in_order(&C, from, want, 2));
+}
+
+static void
+test_fail_replays_unanswered(void)
+{
+    static const char *const want[] = { "req2" };
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t from;
+
+    listen_on(&C);
+    resolve_to = &C;
+    send_str(&A, c, "req1");
+    run(100);
+    send_str(&B, b, "resp1");
+    run(100);
+    /* "req2" reaches B's stack, but B's application sheds before it
+     * answers: B's FAIL acknowledges only up to "req1" (its receive point
+     * when it last sent), so A replays "req2" to the new instance. */
+    send_str(&A, c, "req2");
+    run(100);
+    CU_ASSERT_EQUAL(b->stats.rx_packets, 2);
+    from = n_events;
+    ha_stack_close(B.st, b, true, now);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_FAIL);
+    CU_ASSERT_EQUAL(last_tx.hdr.ack, c->snd_nxt - 4);
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(c->stats.tx_replayed, 1);
+    CU_ASSERT(data_in_order(&C, from, want, 1));
+}
+
+static void
+test_fail_no_replay_when_served(void)
+{
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t from;
+
+    listen_on(&C);
+    resolve_to = &C;
+    send_str(&A, c, "served");
+    run(100);
+    CU_ASSERT(got_data(&B, "served"));
+    /* B's FAIL acknowledges "served": nothing to replay. */
+    from = n_events;
+    ha_stack_close(B.st, b, true, now);
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(c->stats.tx_replayed, 0);
+    CU_ASSERT_EQUAL(event_index(&C, HA_CEV_DATA, from), SIZE_MAX);
+}
+
+static bool
+drop_to_host1(const struct sfp_frame *f)
+{
+    return sfp_flowid_host(f->dst_flow) == 1;
+}
+
+static void
+test_move_with_link_outage(void)
+{
+    static const char *const to_a[] = { "b2" };
+    static const char *const to_b[] = { "a2", "a3" };
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t from, before;
+
+    send_str(&B, b, "b1");
+    send_str(&A, c, "a1");
+    run(100);
+    /* A's cable is pulled: its stack hears of it, B does not. */
+    ha_stack_set_link(A.st, false, now);
+    CU_ASSERT_TRUE(c->link_down);
+    from = n_events;
+    before = wire_tail;
+    send_str(&A, c, "a2");      /* Held, not sent into a dead link. */
+    send_str(&A, c, "a3");
+    CU_ASSERT_EQUAL(wire_tail, before);
+    CU_ASSERT_EQUAL(c->stats.tx_held, 2);
+    drop_hook = drop_to_host1;  /* B's next datagram goes to A's old */
+    send_str(&B, b, "b2");      /* address: lost. */
+    run(100);
+    drop_hook = NULL;
+    /* A re-joins elsewhere (hostID 3); its RSYN leaves at once, B
+     * answers and replays "b2" (the RSYN's ack shows A never got it);
+     * A's held datagrams follow its ACK. */
+    ha_stack_destroy(C.st);
+    C.st = NULL;
+    ha_stack_set_prefix(A.st, sfp_flowid_make(10, 3, 0), now);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_RSYN);
+    CU_ASSERT_FALSE(c->link_down);
+    CU_ASSERT(c->rto_us < HA_RTO_MIN_US);       /* Early retry armed. */
+    before = wire_tail;
+    ha_stack_set_link(A.st, true, now);
+    CU_ASSERT_EQUAL(wire_tail, before);         /* No second RSYN. */
+    C.st = A.st;
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(c->rto_us, HA_RTO_MIN_US);  /* The answer restores it. */
+    CU_ASSERT_EQUAL(b->stats.tx_replayed, 1);
+    CU_ASSERT(data_in_order(&A, from, to_a, 1));
+    CU_ASSERT(data_in_order(&B, from, to_b, 2));
+    CU_ASSERT_EQUAL(c->stats.rx_gaps, 0);
+    CU_ASSERT_EQUAL(b->stats.rx_gaps, 0);
+    C.st = NULL;
+}
+
+static void
+test_relink_same_address(void)
+{
+    static const char *const to_a[] = { "b2" };
+    static const char *const to_b[] = { "a2" };
+    struct ha_conn *b, *c = connect_ab(&b);
+    size_t from;
+    uint32_t flow = c->local_flow;
+
+    send_str(&B, b, "b1");
+    run(100);
+    ha_stack_set_link(A.st, false, now);
+    from = n_events;
+    send_str(&A, c, "a2");
+    drop_hook = drop_to_host1;
+    send_str(&B, b, "b2");
+    run(100);
+    drop_hook = NULL;
+    /* The link comes back, same address (static mode, or the same
+     * hostID from the controller): the connection resyncs anyway, from
+     * the same flowID, and both sides get what the outage lost. */
+    ha_stack_set_link(A.st, true, now);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_RSYN);
+    CU_ASSERT_EQUAL(last_tx.src_flow, flow);
+    CU_ASSERT_EQUAL(last_tx.dst_flow, b->local_flow);
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT(data_in_order(&A, from, to_a, 1));
+    CU_ASSERT(data_in_order(&B, from, to_b, 1));
+    CU_ASSERT_EQUAL(count_events(&B, HA_CEV_PEER_MOVED), 0);
+    CU_ASSERT_EQUAL(b->stats.tx_replayed, 1);
+    /* Nothing was lost: a repeated link up changes nothing. */
+    ha_stack_set_link(A.st, true, now);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+}
+
+static void
+test_link_up_resends_at_once(void)
+{
+    struct ha_conn *b, *c;
+    uint64_t t;
+
+    /* A SYN backs off while the link is down... */
+    listen_on(&B);
+    ha_stack_set_link(A.st, false, now);
+    drop_hook = drop_all;
+    ha_stack_socket(A.st, HA_SOCK_STREAM, 0, &A.owner_tag, &c);
+    CU_ASSERT_TRUE(c->link_down);       /* Opened while down. */
+    ha_stack_connect(A.st, c, 0, OBJ, now);
+    advance(now + HA_RTO_INIT_US * 7);  /* Three retransmissions. */
+    CU_ASSERT_EQUAL(c->stats.retransmits, 3);
+    CU_ASSERT_EQUAL(c->rto_us, HA_RTO_INIT_US * 8);
+    /* ...and leaves at once, backoff forgotten, when it comes back. */
+    drop_hook = NULL;
+    t = now + 1000;
+    now = t;
+    ha_stack_set_link(A.st, true, now);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_SYN);
+    CU_ASSERT_EQUAL(c->rto_us, HA_RTO_INIT_US);
+    CU_ASSERT_EQUAL(ha_conn_deadline(c), t + HA_RTO_INIT_US);
+    run(100);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    (void) b;
+}
+
+static void
+test_move_resets_rsyn_backoff(void)
+{
+    struct ha_conn *b, *c = connect_ab(&b);
+    uint64_t start;
+    uint32_t est;
+
+    /* A's failover RSYN is unanswered for a while (backed off)... */
+    c->srtt_us = 2000;
+    c->rttvar_us = 500;
+    est = 2000 + 4 * 500 < HA_RTO_MIN_US ? HA_RTO_MIN_US : 4000;
+    resolve_to = NULL;
+    ha_stack_close(B.st, b, true, now);
+    run(1);
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_RSYN_SENT);
+    CU_ASSERT_EQUAL(c->rto_us, est);
+    advance(now + est * 7);
+    CU_ASSERT(c->rto_us > est);
+    /* ...then A moves: the RSYN leaves from the new flowID at once, the
+     * backoff forgotten; its timeout starts from the RTT estimate
+     * without the 10 ms floor (SRTT + 4 RTTVAR = 4 ms: the new router's
+     * rules may lag the address) and doubles from there. */
+    ha_stack_set_prefix(A.st, sfp_flowid_make(10, 4, 0), now);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_RSYN);
+    CU_ASSERT_EQUAL(sfp_flowid_host(last_tx.src_flow), 4);
+    CU_ASSERT_EQUAL(c->rto_us, 4000);
+    CU_ASSERT_EQUAL(ha_conn_deadline(c), now + 4000);
+    start = c->stats.retransmits;
+    advance(now + 4000);
+    CU_ASSERT_EQUAL(c->stats.retransmits, start + 1);
+    CU_ASSERT_EQUAL(last_tx.hdr.flags, SFP_F_RSYN);
+    CU_ASSERT_EQUAL(ha_conn_deadline(c), now + 8000);
 }
 
 static void
@@ -1067,6 +1543,29 @@ static CU_TestInfo conn_tests[] = {
     { "RST from the failed instance ignored during resync",
       test_rst_from_failed_instance_ignored },
     { "RSYN after move", test_rsyn_after_move },
+    { "SF_SEND_FAIL close sends FAIL at once", test_send_fail_immediate },
+    { "datagrams held during failover, sent after the ACK",
+      test_held_during_failover },
+    { "held datagrams bounded, oldest dropped and counted",
+      test_held_bounded },
+    { "held datagrams dropped on abort, memory given back",
+      test_held_dropped_on_abort },
+    { "no storage: datagrams dropped during a resync",
+      test_no_storage_drops },
+    { "FAIL in answer to a datagram: it goes to the new instance",
+      test_fail_replays_unserved },
+    { "FAIL after the shedder's last answer: the rest is replayed",
+      test_fail_replays_unanswered },
+    { "FAIL acknowledging the last datagram: no replay",
+      test_fail_no_replay_when_served },
+    { "move with a link outage: held and replayed datagrams",
+      test_move_with_link_outage },
+    { "link back with the same address: resync and replay",
+      test_relink_same_address },
+    { "link up: pending SYN at once, backoff reset",
+      test_link_up_resends_at_once },
+    { "move: RSYN at once, backoff reset, early first retry",
+      test_move_resets_rsyn_backoff },
     { "bad nonce ignored", test_bad_nonce_ignored },
     { "right nonce from another source ignored",
       test_right_nonce_wrong_source_ignored },

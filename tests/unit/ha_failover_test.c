@@ -503,6 +503,64 @@ test_rsyn_back_to_shedder_refused(void)
     CU_ASSERT_EQUAL(c->stats.rx_packets, 1);
 }
 
+/* What the client's application sends while its RSYN is refused and
+ * retried is held across the refusals and goes, after the ACK that
+ * completes the resync, to the instance that resumed the connection:
+ * never to the shedder. */
+static void
+test_held_across_refusals(void)
+{
+    struct ha_conn *b, *c = connect_two_instances(&b), *cc;
+    struct sfp_frame f, ack;
+    size_t mark, i, n_ack = 0, n_data = 0;
+
+    script[0] = &B;
+    script[1] = &C;
+    n_script = 2;
+    send_str(&A, c, "req");
+    run(100);
+    CU_ASSERT_EQUAL(b->stats.rx_packets, 1);
+    memset(&ack, 0, sizeof ack);
+    mark = n_tx;
+    ha_stack_close(B.st, b, true, now);
+    run(1);                     /* FAIL -> A: first RSYN on the wire. */
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_RSYN_SENT);
+    send_str(&A, c, "h1");
+    send_str(&A, c, "h22");
+    CU_ASSERT_EQUAL(tx_find(mark, SFP_F_DATA, 0, NULL), 0);
+    run(100);                   /* Refused by B, resumed by C. */
+    CU_ASSERT_EQUAL_FATAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_EQUAL(ha_stack_stats(B.st)->rx_shed_rsyn, 1);
+    cc = accepted(&C);
+    CU_ASSERT_EQUAL(c->remote_flow, cc->local_flow);
+    /* The final ACK, then both datagrams, to C. */
+    for (i = mark; i < n_tx; i++) {
+        f = txlog[i];
+        if (f.src_flow != c->local_flow) {
+            continue;
+        }
+        if (f.hdr.flags == SFP_F_ACK) {
+            ack = f;
+            n_ack++;
+        } else if (f.hdr.flags == SFP_F_DATA) {
+            CU_ASSERT_EQUAL(n_ack, 1);
+            CU_ASSERT_EQUAL(f.dst_flow, cc->local_flow);
+            CU_ASSERT_EQUAL(f.hdr.seq, ack.hdr.seq + (n_data ? 2 : 0));
+            n_data++;
+        }
+    }
+    CU_ASSERT_EQUAL(n_ack, 1);
+    CU_ASSERT_EQUAL(n_data, 2);
+    CU_ASSERT_EQUAL(cc->stats.rx_packets, 2);
+    CU_ASSERT_EQUAL(cc->stats.rx_bytes, 5);
+    CU_ASSERT_EQUAL(cc->stats.rx_gaps, 0);
+    CU_ASSERT_EQUAL(b->stats.rx_packets, 1);
+    CU_ASSERT_EQUAL(c->stats.tx_held, 2);
+    CU_ASSERT_EQUAL(c->stats.tx_dropped, 0);
+    /* "req" was served (B's FAIL acknowledged it): not replayed. */
+    CU_ASSERT_EQUAL(c->stats.tx_replayed, 0);
+}
+
 /* A lost refusal: the client's RSYN retransmission (same sockID, so the
  * same instance) is refused again; then it moves on. */
 static bool
@@ -865,6 +923,8 @@ static CU_TestInfo failover_tests[] = {
       test_duplicate_fail_ignored },
     { "RSYN back to the shedder: FAIL, retry, third stack",
       test_rsyn_back_to_shedder_refused },
+    { "held datagrams across refusals go to the new instance",
+      test_held_across_refusals },
     { "lost refusal: retransmission refused again", test_refusal_lost },
     { "refusals bounded: ECONNRESET", test_refusals_bounded },
     { "second failover back to the first instance",

@@ -489,7 +489,9 @@ test_bind_after_join(void)
     uint64_t id, jid;
 
     /* A listener before the join: nothing goes out yet. */
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1024), -ENOENT);
     CU_ASSERT_EQUAL(ha_join_bind(&j, 80, 1024, now), 0);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1024), 0);
     CU_ASSERT_EQUAL(n_out, 0);
     CU_ASSERT_EQUAL(ha_join_deadline(&j), UINT64_MAX);
     CU_ASSERT_EQUAL(ha_join_n_pending(&j), 1);
@@ -506,7 +508,11 @@ test_bind_after_join(void)
     CU_ASSERT_NOT_EQUAL(id, jid);
     CU_ASSERT_EQUAL(ha_join_deadline(&j), now + HA_JOIN_RETRY_MIN_US);
     CU_ASSERT_EQUAL(reply_ok(id + 7), -ESTALE);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1024), 0);     /* Sent. */
     CU_ASSERT_EQUAL(reply_ok(id), 0);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1024), 1);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 81, 1024), -ENOENT);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1025), -ENOENT);
     CU_ASSERT_EQUAL(n_bound, 1);
     CU_ASSERT_EQUAL(bound_error, 0);
     CU_ASSERT_TRUE(bound_bind);
@@ -633,9 +639,12 @@ test_rebind_after_rejoin_and_move(void)
     CU_ASSERT_EQUAL(reply_ok(bind_id_k(base + 1, true, 81, 1025)), 0);
     CU_ASSERT_EQUAL(ha_join_n_bound(&j), 2);
 
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 81, 1025), 1);
+
     /* Link flap, re-attached elsewhere: a move re-binds from 10.9. */
     ha_join_link_down(&j);
     CU_ASSERT_EQUAL(ha_join_n_bound(&j), 0);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 81, 1025), 0);  /* Again. */
     CU_ASSERT_EQUAL(ha_join_deadline(&j), UINT64_MAX);
     ha_join_start(&j, now);
     jid = join_and_get_id();
@@ -688,6 +697,7 @@ test_bind_unsupported(void)
     CU_ASSERT_EQUAL(reply_error(id, E_UNSUPPORTED), 0);
     CU_ASSERT_EQUAL(n_bound, 1);
     CU_ASSERT_EQUAL(bound_error, -EOPNOTSUPP);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1024), -EOPNOTSUPP);
     CU_ASSERT_EQUAL(j.stats.bind_unsupported, 1);
     CU_ASSERT_EQUAL(j.state, HA_JOIN_JOINED);
     /* No retries: the next timer is the keepalive. */
@@ -697,16 +707,19 @@ test_bind_unsupported(void)
     CU_ASSERT_EQUAL(ha_join_unbind(&j, 80, 1024, now), 0);
     CU_ASSERT_EQUAL(n_out, base + 1);
     CU_ASSERT_EQUAL(j.n_binds, 0);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 80, 1024), -ENOENT);
     /* UNAVAILABLE is retried with the same id. */
     ha_join_bind(&j, 82, 1026, now);
     id = bind_id_k(base + 1, true, 82, 1026);
     CU_ASSERT_EQUAL(reply_error(id, E_UNAVAILABLE), 0);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 82, 1026), 0);     /* Retried. */
     now = ha_join_deadline(&j);
     ha_join_tick(&j, now);
     CU_ASSERT_EQUAL(bind_id_k(base + 2, true, 82, 1026), id);
     /* CONFLICT is final. */
     CU_ASSERT_EQUAL(reply_error(id, E_CONFLICT), 0);
     CU_ASSERT_EQUAL(bound_error, -EADDRINUSE);
+    CU_ASSERT_EQUAL(ha_join_bind_state(&j, 82, 1026), -EADDRINUSE);
     CU_ASSERT_EQUAL(ha_join_n_pending(&j), 0);
 }
 

@@ -67,6 +67,23 @@ test_encode_decode_control(void)
     CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), -EBADMSG);
     CU_ASSERT_STRING_EQUAL(sf_ipc_type_name(SF_IPC_BATCH), "BATCH");
 
+    /* BOUND: a listener's address; arg 1 (wait) or 0 (now). */
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_BOUND, 1, a, 1);
+    CU_ASSERT_EQUAL(n, 16);
+    CU_ASSERT_EQUAL(buf[1], 16);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);
+    CU_ASSERT_EQUAL(m.type, SF_IPC_BOUND);
+    CU_ASSERT_EQUAL(m.arg, 1);
+    CU_ASSERT_EQUAL(m.addr[0].objectid, 80);
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_BOUND, 0, a, 1);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);
+    CU_ASSERT_EQUAL(m.arg, 0);
+    CU_ASSERT_STRING_EQUAL(sf_ipc_type_name(SF_IPC_BOUND), "BOUND");
+    /* ...answered with the address and 1 (confirmed). */
+    n = sf_ipc_encode(buf, sizeof buf, SF_IPC_REPLY, 1, a, 1);
+    CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);
+    CU_ASSERT_EQUAL(m.arg, 1);
+
     /* OPEN's / CONNECT's REPLY: arg = the largest payload. */
     n = sf_ipc_encode(buf, sizeof buf, SF_IPC_REPLY, 1452, a, 1);
     CU_ASSERT_EQUAL(sf_ipc_decode(buf, n, &m), 0);
@@ -198,6 +215,12 @@ test_malformed(void)
         { "DATA with arg", { 1, SF_IPC_DATA, 1, 0, 1, 0, 0, 0 }, 24 },
         { "TEXT arg 2", { 1, SF_IPC_TEXT, 0, 0, 2, 0, 0, 0, 'a' }, 9 },
         { "CLOSED with body", { 1, SF_IPC_CLOSED, 0, 0, 0, 0, 0, 0, 0 }, 9 },
+        { "BOUND no address", { 1, SF_IPC_BOUND, 0, 0, 1, 0, 0, 0 }, 8 },
+        { "BOUND arg 2",
+          { 1, SF_IPC_BOUND, 0, 0, 2, 0, 0, 0, 1, 2, 3, 4, 80, 0 }, 16 },
+        { "BOUND arg -1",
+          { 1, SF_IPC_BOUND, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4, 80,
+            0 }, 16 },
     };
     struct sf_ipc_msg m;
     size_t i;

@@ -10,7 +10,10 @@
  *   - CONNECT to objectID 1: refused; 2: answered after 100 ms; 3:
  *     answered at once, then echoes DATA, and turns "reset-me" into
  *     CLOSED(-ECONNRESET);
- *   - records CLOSE flags.
+ *   - records CLOSE flags;
+ *   - BOUND (asked on a connection of its own, served alongside the
+ *     listener's): arg 0 "not yet"; objectID 81 refused (-EADDRINUSE);
+ *     any other confirmed.
  */
 #include <sf/socket.h>
 
@@ -37,7 +40,12 @@ static int listen_fd = -1;
 static pthread_t agent_thread;
 static volatile int last_close_flags = -1;
 static volatile int last_batch_arg;
+static volatile int last_bound_arg = -1;
 static volatile int stop_agent;
+
+struct conn_arg {
+    int fd, n;
+};
 
 static void
 send_ctl(int fd, enum sf_ipc_type type, int32_t arg,
@@ -167,10 +175,27 @@ serve(int fd, int n)
         case SF_IPC_BATCH:
             last_batch_arg = m.arg;     /* No reply. */
             break;
+        case SF_IPC_BOUND:
+            last_bound_arg = m.arg;
+            send_ctl(fd, SF_IPC_REPLY,
+                     !m.arg ? 0 : m.addr[0].objectid == 81 ? -EADDRINUSE : 1,
+                     &m.addr[0], 1, -1);
+            break;
         default:
             send_ctl(fd, SF_IPC_REPLY, -EPROTO, NULL, 0, -1);
         }
     }
+}
+
+static void *
+conn_main(void *arg)
+{
+    struct conn_arg *c = arg;
+
+    serve(c->fd, c->n);
+    close(c->fd);
+    free(c);
+    return NULL;
 }
 
 static void *
@@ -181,22 +206,34 @@ agent_main(void *arg)
     (void) arg;
     while (!stop_agent) {
         struct pollfd p = { listen_fd, POLLIN, 0 };
+        struct conn_arg *c;
+        pthread_t t;
         int fd;
 
         if (poll(&p, 1, 50) <= 0) {
             continue;
         }
         fd = accept(listen_fd, NULL, NULL);
-        if (fd >= 0) {
-            serve(fd, n++);
+        c = fd >= 0 ? malloc(sizeof *c) : NULL;
+        if (c) {
+            c->fd = fd;
+            c->n = n++;
+            if (pthread_create(&t, NULL, conn_main, c)) {
+                close(fd);
+                free(c);
+            } else {
+                pthread_detach(t);
+            }
+        } else if (fd >= 0) {
             close(fd);
         }
     }
     return NULL;
 }
 
-/* The fake agent serves one connection at a time, in order: each test
- * closes its sockets before opening the next. */
+/* The fake agent serves each connection in a thread of its own, numbered
+ * in the order they come (each test closes its sockets before opening the
+ * next, so the numbering is the tests' own). */
 static int
 suite_init(void)
 {
@@ -384,6 +421,19 @@ test_listen_accept(void)
     CU_ASSERT_EQUAL(listen_sf(l, 8), 0);
     CU_ASSERT_EQUAL(setsockopt_sf(l, SOL_SOCKET, SO_RCVTIMEO, &tv,
                                   sizeof tv), 0);
+    {
+        /* The controller's confirmation, asked aside: the ACCEPT already
+         * queued on the listener stays there for accept2_sf. */
+        socklen_t vl = sizeof flags;
+
+        flags = -1;
+        CU_ASSERT_EQUAL(getsockopt_sf(l, SOL_SCAFFOLD, SF_SO_BOUND, &flags,
+                                      &vl), 0);
+        CU_ASSERT_EQUAL(flags, 1);
+        CU_ASSERT_EQUAL(vl, sizeof(int));
+        CU_ASSERT_EQUAL(last_bound_arg, 1);         /* Waited. */
+        flags = 0;
+    }
     fd = accept2_sf(l, (struct sockaddr *) &peer, &len, &flags);
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT_EQUAL(flags, SF_ACCEPT_RESUMED);
@@ -655,12 +705,54 @@ test_dgram_batches(void)
     CU_ASSERT_EQUAL(close_sf(fd, 0), 0);
 }
 
+static void
+test_bound(void)
+{
+    struct sockaddr_sf a = { AF_SCAFFOLD, 81, 0 };
+    socklen_t vl = sizeof(int);
+    int l, v = -1;
+
+    /* Not a listener (yet): no question to ask. */
+    l = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0);
+    CU_ASSERT_FATAL(l >= 0);
+    CU_ASSERT_EQUAL(getsockopt_sf(l, SOL_SCAFFOLD, SF_SO_BOUND, &v, &vl),
+                    -1);
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    CU_ASSERT_EQUAL(getsockopt_sf(l, SOL_SCAFFOLD, 99, &v, &vl), -1);
+    CU_ASSERT_EQUAL(errno, ENOPROTOOPT);
+    vl = 2;
+    CU_ASSERT_EQUAL(getsockopt_sf(l, SOL_SCAFFOLD, SF_SO_BOUND, &v, &vl),
+                    -1);
+    CU_ASSERT_EQUAL(errno, EINVAL);
+    /* Refused by the controller: the refusal is the error. */
+    vl = sizeof v;
+    CU_ASSERT_EQUAL(bind_sf(l, (struct sockaddr *) &a, sizeof a), 0);
+    CU_ASSERT_EQUAL(listen_sf(l, 8), 0);
+    CU_ASSERT_EQUAL(getsockopt_sf(l, SOL_SCAFFOLD, SF_SO_BOUND, &v, &vl),
+                    -1);
+    CU_ASSERT_EQUAL(errno, EADDRINUSE);
+    CU_ASSERT_EQUAL(close_sf(l, 0), 0);
+    /* Non-blocking: asked for the state now (arg 0), "not yet". */
+    a.sf_objectid = 82;
+    l = socket_sf(AF_SCAFFOLD, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    CU_ASSERT_FATAL(l >= 0);
+    CU_ASSERT_EQUAL(bind_sf(l, (struct sockaddr *) &a, sizeof a), 0);
+    CU_ASSERT_EQUAL(listen_sf(l, 8), 0);
+    v = -1;
+    CU_ASSERT_EQUAL(getsockopt_sf(l, SOL_SCAFFOLD, SF_SO_BOUND, &v, &vl),
+                    0);
+    CU_ASSERT_EQUAL(v, 0);
+    CU_ASSERT_EQUAL(last_bound_arg, 0);
+    CU_ASSERT_EQUAL(close_sf(l, 0), 0);
+}
+
 static CU_TestInfo socket_tests[] = {
     { "argument errors", test_argument_errors },
     { "no agent", test_no_agent },
     { "connect refused, then data", test_connect_refused_and_data },
     { "non-blocking connect", test_nonblocking_connect },
     { "listen, accept (fd passing), notifications", test_listen_accept },
+    { "SF_SO_BOUND: controller's confirmation", test_bound },
     { "datagram socket", test_dgram },
     { "threads sharing a descriptor", test_threads },
     { "sendmmsg_sf / recvmmsg_sf", test_batches },

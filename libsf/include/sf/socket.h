@@ -67,6 +67,21 @@ struct sockaddr_sf {
                                  * instance of the object instead of seeing
                                  * the connection close. */
 
+/* getsockopt_sf() level and option of SCAFFOLD's own.  SF_SO_BOUND (int,
+ * read only) on a listening SOCK_STREAM socket: 1 once the domain
+ * controller has confirmed the binding that listen_sf() asked for, that
+ * is, once the object router resolves the objectID to this listener too
+ * (at once in static addressing mode, where there is no controller).  A
+ * blocking descriptor waits for the confirmation (up to SO_RCVTIMEO, then
+ * EAGAIN); a non-blocking one answers 0 while it is still outstanding.
+ * Errors besides the usual: the controller's refusal EADDRINUSE (another
+ * host owns the sockID), EOPNOTSUPP (controller without bind), EINVAL;
+ * ENOENT (not a listener, or it closed meanwhile), ECONNREFUSED (no
+ * agent).  The socket keeps listening after a refusal: peers that reach
+ * the host directly still connect. */
+#define SOL_SCAFFOLD 0x5346
+#define SF_SO_BOUND 1
+
 /* accept_sf() sets this in *flags of accept2_sf() for a connection that
  * was resumed here after failing over from another instance. */
 #define SF_ACCEPT_RESUMED 0x1
@@ -184,8 +199,9 @@ int getpeername_sf(int fd, struct sockaddr *addr, socklen_t *len);
 /* setsockopt_sf / getsockopt_sf: SOL_SOCKET options SO_RCVTIMEO and
  * SO_SNDTIMEO (struct timeval; recv_sf/send_sf/accept_sf/connect_sf then
  * fail with EAGAIN, connect_sf with ETIMEDOUT), SO_RCVBUF, SO_SNDBUF;
- * getsockopt_sf also SO_ERROR (pending error, cleared by reading) and
- * SO_TYPE.  Errors: ENOPROTOOPT, EINVAL, EFAULT.
+ * getsockopt_sf also SO_ERROR (pending error, cleared by reading),
+ * SO_TYPE and (level SOL_SCAFFOLD) SF_SO_BOUND, above.  Errors:
+ * ENOPROTOOPT, EINVAL, EFAULT.
  * SO_RCVBUF and SO_SNDBUF size this end of the socket's IPC connection to
  * the agent.  Datagrams waiting for the application are charged to the
  * agent's end of that connection, whose send buffer is 4 MB: a larger
