@@ -21,7 +21,9 @@ Benchmarks (--only takes these names, comma-separated):
            1-8, hostID blocks of 128) and holding a bound flow;
            convergence, RSS, rules per router, rules changed by one move.
   ofload   bench/ofload.sh: sf-ofload against ovs-testcontroller and the
-           SCAFFOLD controller (--l2-learning).
+           SCAFFOLD controller (--l2-learning), also with --busy-poll.
+  ctlload  bench/ctlload.sh: joins/s, binds/s and leaves/s of many hosts
+           played by sf-ctlload through the real control plane.
 
 Output: DIR (default bench/out/TIMESTAMP) with one folder per benchmark
 (CSV, PNG, logs) and DIR/RESULTS.md.  Run as root with Debian's python.
@@ -45,7 +47,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(TOP, 'build', 'bin')
 sys.path.insert(0, os.path.join(TOP, 'mininet'))
 PY = '/usr/bin/python3'
-ALL = ['goodput', 'latency', 'outage', 'scale', 'ofload']
+ALL = ['goodput', 'latency', 'outage', 'scale', 'ofload', 'ctlload']
 T0 = time.time()
 
 # The 2010 demo's published figures (DESIGN.md "Anchors for numbers").
@@ -750,6 +752,18 @@ def rss_kib(pid):
     return None
 
 
+def pss_kib(pid):
+    """Proportional set size: shared pages divided among their users."""
+    try:
+        with open('/proc/%d/smaps_rollup' % pid) as f:
+            for line in f:
+                if line.startswith('Pss:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 _FLOW_NOISE = re.compile(r'(duration|n_packets|n_bytes|idle_age|hard_age|'
                          r'idle_time)=[^,\s]*,?\s*')
 
@@ -874,6 +888,9 @@ def scale_once(n_hosts, out, ssids=SCALE_SSIDS, block=SCALE_BLOCK):
         agent_rss = [rss_kib(h.agent_proc.pid) for h in hosts
                      if h.agent_proc]
         agent_rss = [r for r in agent_rss if r]
+        agent_pss = [pss_kib(h.agent_proc.pid) for h in hosts
+                     if h.agent_proc]
+        agent_pss = [r for r in agent_pss if r]
         vs_rss = rss_kib(ovs.vs_proc.pid)
         rules = {}
         for r in topo.routers + [topo.object_router]:
@@ -964,6 +981,8 @@ def scale_once(n_hosts, out, ssids=SCALE_SSIDS, block=SCALE_BLOCK):
                agent_rss_kib_median=statistics.median(agent_rss)
                if agent_rss else None,
                agent_rss_kib_max=max(agent_rss) if agent_rss else None,
+               agent_pss_kib_median=statistics.median(agent_pss)
+               if agent_pss else None,
                move_rejoin_s=t_rejoin, move_rules_changed=total_changed,
                move_switches_touched=touched,
                move_buckets_changed=buckets_changed, blocks=n_blocks,
@@ -1030,6 +1049,9 @@ def bench_scale(args, out, summ):
              res['agent_rss_kib_max'] is not None and
              res['agent_rss_kib_max'] <= 2048,
              unit='max %s' % res['agent_rss_kib_max'])
+    summ.add('4 scale', 'agent PSS median (KiB; shared pages divided among '
+             'the processes mapping them)', res.get('agent_pss_kib_median'),
+             '-', None, '-', '(reported)', None)
     summ.add('4 scale', 'controller RSS (KiB)', ctl_rss, '-', None, '-',
              '(reported; vswitchd %s KiB)' % vs_rss, None)
     mx = max(r['rules'] for r in lr)
@@ -1173,6 +1195,48 @@ def bench_ofload(args, out, summ):
                 rows=len(rows))
 
 
+# ---- 6. control-plane rates ------------------------------------------------
+
+def bench_ctlload(args, out, summ):
+    hosts, rounds = (100, 1) if args.quick else (200, 3)
+    argv = [os.path.join(TOP, 'bench', 'ctlload.sh'), '--out', out,
+            '--rounds', str(rounds), '--', '--hosts', str(hosts), '--binds',
+            '4', '--objects', '20', '--window', '32']
+    with open(os.path.join(out, 'ctlload.out'), 'w') as f:
+        rc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT,
+                            cwd=TOP, timeout=900).returncode
+    for line in open(os.path.join(out, 'ctlload.out')):
+        if line.startswith('round '):
+            log('ctlload: ' + line.rstrip())
+    runs = []
+    for r in range(1, rounds + 1):
+        try:
+            runs.append(json.load(open(os.path.join(out,
+                                                    'round-%d.json' % r))))
+        except (OSError, ValueError):
+            pass
+    res = {}
+    for ph in ('join', 'bind', 'leave'):
+        got = [x[ph] for x in runs if ph in x]
+        if not got:
+            continue
+        rate = statistics.median(g['per_second'] for g in got)
+        lat = statistics.median(g['latency_us']['median'] for g in got)
+        p99 = statistics.median(g['latency_us']['p99'] for g in got)
+        ok = all(g['answered'] == g['requests'] for g in got)
+        res[ph] = dict(per_second=rate, latency_median_us=lat,
+                       latency_p99_us=p99, all_answered=ok)
+        summ.add('4 control', '%ss/s through the real control plane '
+                 '(%d hosts, window 32; median of %d rounds)'
+                 % (ph, hosts, len(got)), round(rate),
+                 '-', None, '-', '(reported; every request answered: %s)'
+                 % ('yes' if ok else 'NO'), None,
+                 unit='latency median %.0f us, p99 %.0f us' % (lat, p99))
+    write_csv(os.path.join(out, 'ctlload.csv'),
+              [dict(phase=k, **v) for k, v in res.items()])
+    return dict(rc=rc, phases=res)
+
+
 # --------------------------------------------------------------------------
 # Report.
 
@@ -1269,9 +1333,12 @@ def write_report(args, outdir, summ, results, errors, m0, elapsed):
         'cross-check (its echo is capped at 256 B).  Calls: `sf-callbench '
         'calls` times each libsf call with clock_gettime against the live '
         'agent and the echo server; bind_sf_confirmed is bind_sf + '
-        'listen_sf until the agent\'s status counter "binds ... ok=" rises '
-        '(the controller\'s confirmation), polled over the agent\'s IPC '
-        'socket (each poll ~tens of us).  libsf has no RST close: '
+        'listen_sf + a blocking getsockopt_sf(SF_SO_BOUND), which returns '
+        'when the controller\'s Bind reply reached the agent; the '
+        'controller sends that reply only after the object router '
+        'confirmed the group bucket with a barrier (docs/protocol.md 5.5), '
+        'so the figure includes the rule installation.  libsf has no RST '
+        'close: '
         'close_sf_fail is close_sf(SF_SEND_FAIL), the abortive close it '
         'offers; close_sf returns without waiting for the FIN exchange '
         '(the agent does it).  Plain: the same calls on kernel TCP sockets '
@@ -1283,9 +1350,14 @@ def write_report(args, outdir, summ, results, errors, m0, elapsed):
         'plain = the same for kernel UDP.  latency/rtt.csv, calls.csv, '
         'stack.csv, latency.png.',
         'outage': 'mininet/failover.py and mobility.py run N times each '
-        '(their own outage measurement: the client\'s output file size '
-        'sampled every 2 ms; failover: from the shed to data flowing, two '
-        'outages per run; mobility: the outage the scenario reports).  '
+        '(their own outage measurement; failover: the sf-tftp client\'s '
+        'own figure, from the last block before the shed to the first '
+        'block after it, two outages per run (the earlier method, the '
+        'longest pause of the output file sampled every 2 ms in a window '
+        'around the shed, is kept as window_outage_ms in each run\'s '
+        'summary.json: it cannot read below the transfer\'s own ~7 ms '
+        'pacing pauses); mobility: link up to the first data after it, as '
+        'the scenario reports).  '
         'Plain UDP/TCP do not recover from a server failure or an address '
         'change at all.  outage/outages.csv, outages.png, per-run folders.',
         'scale': 'ScaffoldLineTopo(10 routers, N/10 hosts each) on one '
@@ -1306,6 +1378,16 @@ def write_report(args, outdir, summ, results, errors, m0, elapsed):
         'network sizes, so that the per-router residual shows whether it '
         'is constant.  RSS from /proc/PID/status.  No '
         'plain counterpart (ordinary hosts need no join).  scale/.',
+        'ctlload': '`bench/ctlload.sh`: sf-ctlload (bench/ctlload.c) in a '
+        'namespace on an edge port of s1 plays N hosts, each with its own '
+        'MAC, on the tests\' small network (s1, s2 label routers, s3 '
+        'object router, private patched OVS, a fresh controller per '
+        'round): N JoinRequests, 4 BindRequests per host over 20 objects, '
+        'N LeaveRequests, at most 32 outstanding, retransmitted with the '
+        'same id after 200 ms.  Every request is a real in-band frame '
+        '(label router packet-in, controller, packet-out); a bind is '
+        'answered once the object router confirmed the bucket (barrier).  '
+        'Rate = answered / phase duration.  ctlload/.',
         'ofload': 'bench/ofload.sh (a colleague\'s cbench-style harness, '
         'unchanged): sf-ofload against ovs-testcontroller and '
         'scaffold-controller --l2-learning, same run; CPU placement split '
@@ -1426,7 +1508,8 @@ def main():
                     errors.setdefault(name, 'network: %r' % e)
                 log('line network failed: %r' % e)
         for name, fn in (('outage', bench_outage), ('scale', bench_scale),
-                         ('ofload', bench_ofload)):
+                         ('ofload', bench_ofload),
+                         ('ctlload', bench_ctlload)):
             if name not in sel:
                 continue
             log('== %s' % name)
