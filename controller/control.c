@@ -275,6 +275,7 @@ ctl_join(struct db *db, const struct ctl_control_config *cfg,
         }
         moved = known;
         host.moved_at = moved ? now : 0;
+        res->address_changed = true;
     }
     rc = db_host_upsert(db, &host);
     if (rc) {
@@ -607,6 +608,7 @@ ctl_control_handle(struct db *db, const struct ctl_control_config *cfg,
         res->reply_len = 0;
         res->changed = false;
         res->instance_changed = false;
+        res->address_changed = false;
     }
 
 out:

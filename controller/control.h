@@ -28,8 +28,11 @@
  * (sfp_frame_encode) and sends the packet-out, and re-syncs rules when
  * 'changed' is set.  When 'instance_changed' is set the caller holds the
  * reply of a bind or unbind until the object routers confirmed the group
- * change (docs/protocol.md section 5.5); a retry of a held request is
- * recognised by 'id' (same MAC) and not answered a second time.
+ * change, and when 'address_changed' is set the JoinReply until the host's
+ * label router confirmed the host's rules (docs/protocol.md section 5.5);
+ * a retry of a held request is recognised by 'id' (same MAC) and not
+ * answered a second time.  A retry answered from the stored reply sets
+ * neither flag.
  */
 #ifndef CTL_CONTROL_H
 #define CTL_CONTROL_H 1
@@ -70,6 +73,10 @@ struct ctl_control_result {
     bool instance_changed;      /* A bind or unbind added or removed an
                                  * instance: the caller may hold the reply
                                  * until the object router has it. */
+    bool address_changed;       /* A join assigned a new address (first
+                                 * join or move): the caller may hold the
+                                 * reply until the host's label router
+                                 * has its rules. */
     uint64_t id;                /* The request id, 0 if none. */
     char what[96];              /* One line for the log, e.g.
                                  * "join 1.3 (new)". */

@@ -45,16 +45,21 @@
  * db/, so bind, unbind, move, leave, eviction and lease expiry all take
  * the same path.  The lease timer removes expired hosts every second.
  *
- * Bind and unbind replies mean "rule installed" (docs/protocol.md 5.5):
- * when a bind or unbind changed an instance and an object router resolves
- * in groups, the framed reply is held (struct ctl_held, in 'held' by MAC
- * and request id, on 'held_new' until the next sync).  The sync brings the
- * object routers up to date first, then sends each of them a barrier whose
- * callback carries the held replies (struct ctl_held_batch); a reply goes
- * out when the last of its barriers completed, or failed because the
- * object router went away (the instance is in db/ and installed on
- * reconnect).  A retry of a held request is not answered: the held reply
- * answers both.  Without such an object router the reply goes out at once.
+ * Replies that mean "rule installed" (docs/protocol.md 5.5): the framed
+ * reply of a bind or unbind that changed an instance, and the JoinReply
+ * that gave a host a new address (first join or move), are held (struct
+ * ctl_held, in 'held' by MAC and request id, on 'held_new' until the next
+ * sync) and wait for a set of switches ('wait'): a bind or unbind for the
+ * object routers that resolve in groups, a join for the host's label
+ * router, or for every switch when a new hostID block was allocated
+ * (every switch gets its route).  The sync brings every switch up to
+ * date, then sends each switch that a held reply waits for one barrier
+ * whose callback carries those replies (struct ctl_held_batch); a reply
+ * goes out when the last of its barriers completed, or failed because the
+ * switch went away (the change is in db/ and installed on reconnect).  A
+ * retry of a held request is not answered: the held reply answers both.
+ * A reply that no connected, synced switch would confirm goes out at
+ * once.
  *
  * The admin RPC server (rpc.c) answers from
  * db/ and calls the hooks below for roles, evictions, rules and status.
@@ -161,8 +166,16 @@ struct ctl_group {
     uint32_t next_bucket_id;    /* Bucket ids only grow. */
 };
 
-/* A bind or unbind reply held until the object routers confirmed the
- * group change. */
+/* Which switches' barriers a held reply waits for (ctl_held's 'wait'). */
+enum ctl_held_wait {
+    CTL_HELD_GROUPS = 1 << 0,   /* Object routers resolving in groups. */
+    CTL_HELD_SWITCH = 1 << 1,   /* The switch 'wait_dpid'. */
+    CTL_HELD_ALL = 1 << 2,      /* Every switch. */
+};
+
+/* A control reply held until switches confirmed the rule change behind
+ * it: a bind or unbind (object routers' groups), a join that assigned a
+ * new address (the host's label router, or every switch). */
 struct ctl_held {
     struct hmap_node node;      /* In ctl_controller's 'held'. */
     struct ovs_list list_node;  /* In 'held_new' until a sync sent the
@@ -172,12 +185,14 @@ struct ctl_held {
     uint64_t dpid;              /* Label router to answer through. */
     uint32_t port;              /* Its port. */
     uint64_t start_ns;          /* uv_hrtime() when the request came in. */
+    unsigned int wait;          /* enum ctl_held_wait bits. */
+    uint64_t wait_dpid;         /* The switch of CTL_HELD_SWITCH. */
     size_t n_waits;             /* Barriers not completed yet. */
     size_t len;                 /* Length of 'frame'. */
     uint8_t frame[];            /* The framed reply. */
 };
 
-/* The held replies behind one barrier to one object router. */
+/* The held replies behind one barrier to one switch. */
 struct ctl_held_batch {
     struct ctl_controller *ctl; /* Owner. */
     size_t n;                   /* Replies in 'held'. */
@@ -1344,18 +1359,19 @@ ctl_sync_all(uv_timer_t *timer)
 
     ctl->change_ns = 0;
     ctl_view_load(ctl, &view);
-    /* Object routers first: held bind replies wait for their barriers. */
+    /* Object routers first (group changes), then the others; then the
+     * barriers of the held replies, behind every switch's changes. */
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
         if (sw->role == CTL_ROLE_OBJECT) {
             ctl_switch_sync(ctl, sw, &view, change_ns);
         }
     }
-    ctl_held_attach(ctl);
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
         if (sw->role != CTL_ROLE_OBJECT) {
             ctl_switch_sync(ctl, sw, &view, change_ns);
         }
     }
+    ctl_held_attach(ctl);
     ctl_view_free(&view);
 }
 
@@ -1585,7 +1601,7 @@ ctl_peer_port_changed(struct ctl_ofconn *conn,
 static void ctl_packet_out(struct ctl_ofconn *, uint32_t port,
                            const void *frame, size_t len);
 
-/* ---- held bind replies ------------------------------------------------- */
+/* ---- held control replies --------------------------------------------- */
 
 static uint32_t
 ctl_held_hash(const uint8_t mac[6], uint64_t id)
@@ -1632,7 +1648,7 @@ ctl_reply_send(struct ctl_controller *ctl, struct ctl_ofconn *conn,
     VLOG_DBG("%s: port %"PRIu32": reply to request %"PRIu64" sent %.0f us "
              "after the request%s", ctl_ofconn_name(conn), port, id,
              (uv_hrtime() - start_ns) / 1e3,
-             held ? " (held until the object router's barrier)" : "");
+             held ? " (held until the switches' barriers)" : "");
 }
 
 /* Sends held reply 'h' (unless the controller is stopping) and frees it. */
@@ -1648,9 +1664,9 @@ ctl_held_release(struct ctl_controller *ctl, struct ctl_held *h)
 }
 
 /* Barrier callback of a batch of held replies: a reply goes out when the
- * last barrier it waits for completed.  A barrier that failed (object
- * router gone) counts as completed: the instance is in db/ and is
- * installed when the object router reconnects. */
+ * last barrier it waits for completed.  A barrier that failed (switch
+ * gone) counts as completed: the change is in db/ and is installed when
+ * the switch reconnects. */
 static void
 ctl_held_barrier_done(struct ctl_ofconn *conn, int status, void *aux)
 {
@@ -1668,26 +1684,41 @@ ctl_held_barrier_done(struct ctl_ofconn *conn, int status, void *aux)
     free(b);
 }
 
-/* True when some object router resolves in groups and is in sync (ready,
- * not reading back): bind replies wait for its barrier. */
+/* True when a reply held with 'wait' (enum ctl_held_wait) and 'wait_dpid'
+ * waits for the barrier of switch 'sw': it is one of those switches and
+ * in sync (ready, not reading back). */
 static bool
-ctl_groups_live(const struct ctl_controller *ctl)
+ctl_held_waits_on(unsigned int wait, uint64_t wait_dpid,
+                  const struct ctl_switch *sw)
+{
+    if (!sw->peer || !ctl_ofconn_is_ready(sw->peer->conn) || sw->reading) {
+        return false;
+    }
+    return (wait & CTL_HELD_ALL)
+           || ((wait & CTL_HELD_SWITCH) && sw->dpid == wait_dpid)
+           || ((wait & CTL_HELD_GROUPS) && sw->role == CTL_ROLE_OBJECT
+               && sw->resolve == CTL_RESOLVE_GROUP);
+}
+
+/* True when some switch would confirm a reply held with 'wait' and
+ * 'wait_dpid' (otherwise it goes out at once). */
+static bool
+ctl_held_wanted(const struct ctl_controller *ctl, unsigned int wait,
+                uint64_t wait_dpid)
 {
     const struct ctl_switch *sw;
 
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
-        if (sw->role == CTL_ROLE_OBJECT && sw->resolve == CTL_RESOLVE_GROUP
-            && sw->peer && ctl_ofconn_is_ready(sw->peer->conn)
-            && !sw->reading) {
+        if (ctl_held_waits_on(wait, wait_dpid, sw)) {
             return true;
         }
     }
     return false;
 }
 
-/* Called by the sync after the object routers got their changes: sends
- * each object router that resolves in groups one barrier carrying every
- * reply on 'held_new'.  A reply no barrier could carry goes out now. */
+/* Called by the sync after every switch got its changes: sends each
+ * switch that some reply on 'held_new' waits for one barrier carrying
+ * those replies.  A reply no barrier could carry goes out now. */
 static void
 ctl_held_attach(struct ctl_controller *ctl)
 {
@@ -1699,19 +1730,23 @@ ctl_held_attach(struct ctl_controller *ctl)
         return;
     }
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
-        if (sw->role != CTL_ROLE_OBJECT || sw->resolve != CTL_RESOLVE_GROUP
-            || !sw->peer || !ctl_ofconn_is_ready(sw->peer->conn)
-            || sw->reading) {
-            continue;
+        struct ctl_held_batch *b = NULL;
+        LIST_FOR_EACH (h, list_node, &ctl->held_new) {
+            if (!ctl_held_waits_on(h->wait, h->wait_dpid, sw)) {
+                continue;
+            }
+            if (!b) {
+                b = malloc(sizeof *b + n * sizeof *b->held);
+                if (!b) {
+                    break;
+                }
+                b->ctl = ctl;
+                b->n = 0;
+            }
+            b->held[b->n++] = h;
         }
-        struct ctl_held_batch *b = malloc(sizeof *b + n * sizeof *b->held);
         if (!b) {
             continue;
-        }
-        b->ctl = ctl;
-        b->n = 0;
-        LIST_FOR_EACH (h, list_node, &ctl->held_new) {
-            b->held[b->n++] = h;
         }
         if (ctl_ofconn_barrier(sw->peer->conn, ctl_held_barrier_done, b)) {
             free(b);
@@ -1729,12 +1764,13 @@ ctl_held_attach(struct ctl_controller *ctl)
 }
 
 /* Holds control reply 'frame' ('len' bytes) for request 'id' of host
- * 'mac' (at 'port' of 'dpid') until the next sync's barriers.  Returns 0,
- * or -ENOMEM (the caller sends it now). */
+ * 'mac' (at 'port' of 'dpid') until the barriers that the next sync sends
+ * to the switches 'wait' and 'wait_dpid' name (ctl_held_waits_on()).
+ * Returns 0, or -ENOMEM (the caller sends it now). */
 static int
 ctl_held_add(struct ctl_controller *ctl, const uint8_t mac[6], uint64_t id,
              uint64_t dpid, uint32_t port, const void *frame, size_t len,
-             uint64_t start_ns)
+             uint64_t start_ns, unsigned int wait, uint64_t wait_dpid)
 {
     struct ctl_held *h = malloc(sizeof *h + len);
 
@@ -1746,6 +1782,8 @@ ctl_held_add(struct ctl_controller *ctl, const uint8_t mac[6], uint64_t id,
     h->dpid = dpid;
     h->port = port;
     h->start_ns = start_ns;
+    h->wait = wait;
+    h->wait_dpid = wait_dpid;
     h->n_waits = 0;
     h->len = len;
     memcpy(h->frame, frame, len);
@@ -1810,7 +1848,8 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
                  "%02x:%02x:%02x:%02x:%02x:%02x: %s", ctl_ofconn_name(conn),
                  in_port, f.eth_src[0], f.eth_src[1], f.eth_src[2],
                  f.eth_src[3], f.eth_src[4], f.eth_src[5], res.what);
-    struct ctl_held *held = !res.instance_changed && res.id
+    struct ctl_held *held = !res.instance_changed && !res.address_changed
+                            && res.id
                             ? ctl_held_find(ctl, f.eth_src, res.id) : NULL;
     if (held) {
         /* A retry of a reply still held: the held reply answers it, from
@@ -1835,14 +1874,25 @@ ctl_handle_control(struct ctl_controller *ctl, struct ctl_ofconn *conn,
     };
     memcpy(out.eth_dst, f.eth_src, 6);
     memcpy(out.eth_src, ccfg.router_mac, 6);
+    /* Held until the rules behind the reply are in (docs/protocol.md
+     * 5.5): a bind or unbind's group change on the object routers; a new
+     * address's rules on the host's label router, or on every switch
+     * when its hostID block is new (they all get the block's route). */
+    unsigned int wait = 0;
+    if (res.instance_changed) {
+        wait |= CTL_HELD_GROUPS;
+    }
+    if (res.address_changed) {
+        wait |= res.new_block ? CTL_HELD_ALL : CTL_HELD_SWITCH;
+    }
     uint8_t buf[2048];
     size_t n = sfp_frame_encode(&out, buf, sizeof buf);
     if (!n || sfp_frame_check(&out) != SFP_OK) {
         VLOG_WARN_RL(&ctl_rl, "%s: cannot frame a %zu-byte control reply",
                      ctl_ofconn_name(conn), res.reply_len);
-    } else if (!res.instance_changed || !ctl_groups_live(ctl)
-               || ctl_held_add(ctl, f.eth_src, res.id, ctl_ofconn_dpid(conn),
-                               in_port, buf, n, start_ns)) {
+    } else if (!wait || !ctl_held_wanted(ctl, wait, from.dpid)
+               || ctl_held_add(ctl, f.eth_src, res.id, from.dpid, in_port,
+                               buf, n, start_ns, wait, from.dpid)) {
         ctl_reply_send(ctl, conn, ctl_ofconn_dpid(conn), in_port, buf, n,
                        start_ns, res.id, false);
     }

@@ -11,6 +11,15 @@
 # each label router gets the prefix and anti-spoofing rules, a frame from h1
 # reaches h2, and a join of h1 from s2 is a move: new hostID, the old
 # prefix's rules gone from every switch, the new ones in, host.move logged.
+#
+# A JoinReply that gave a new address means "you can send from it"
+# (docs/protocol.md 5.5): s1 and s2 reach the controller through
+# ofdelay.py, a relay that, while a flag file exists, holds what the
+# controller sends (flow mods, barriers) but lets packet-outs (the reply)
+# through at once, as a switch may reorder messages between barriers.  At
+# each such reply the host's anti-spoofing rule (and, for a new block, the
+# other label router's route to it) is already there: dump-flows right
+# after the reply, without waiting.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib/ctl.sh"
 sf_isolate "$@"
@@ -20,7 +29,99 @@ ctl_vars j
 ctl_switches
 ctl_chain
 ctl_hosts_moving
-ctl_start
+
+# ofdelay.py LPORT CPORT FLAG SECONDS: a TCP relay of one OpenFlow
+# connection from LPORT to the controller on CPORT.  While the file FLAG
+# exists, each message the controller sends, except a packet-out, is held
+# SECONDS before it goes on (in order); packet-outs and the switch's
+# messages are never held.
+cat >"$SF_TMP/ofdelay.py" <<'EOF'
+import asyncio, os, struct, sys, time
+
+LPORT, CPORT, FLAG, DELAY = (int(sys.argv[1]), int(sys.argv[2]),
+                             sys.argv[3], float(sys.argv[4]))
+OFPT_PACKET_OUT = 13
+
+async def pump(r, w, held):
+    q = asyncio.Queue()
+
+    async def writer():
+        while True:
+            t, data = await q.get()
+            if data is None:
+                break
+            if t > time.monotonic():
+                await asyncio.sleep(t - time.monotonic())
+            w.write(data)
+            await w.drain()
+
+    task = asyncio.ensure_future(writer())
+    buf = b""
+    try:
+        while True:
+            data = await r.read(65536)
+            if not data:
+                break
+            if not held:
+                await q.put((0, data))
+                continue
+            buf += data
+            while len(buf) >= 8:
+                n = struct.unpack("!H", buf[2:4])[0]
+                if n < 8 or len(buf) < n:
+                    break
+                msg, buf = buf[:n], buf[n:]
+                if msg[1] == OFPT_PACKET_OUT:
+                    w.write(msg)
+                else:
+                    late = DELAY if os.path.exists(FLAG) else 0
+                    await q.put((time.monotonic() + late, msg))
+    finally:
+        await q.put((0, None))
+        try:
+            await task
+        finally:
+            w.close()
+
+async def relay(r, w):
+    try:
+        cr, cw = await asyncio.open_connection("127.0.0.1", CPORT)
+    except OSError:
+        w.close()
+        return
+    await asyncio.gather(pump(r, cw, False), pump(cr, w, True),
+                         return_exceptions=True)
+
+async def main():
+    server = await asyncio.start_server(relay, "127.0.0.1", LPORT)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+EOF
+# The controller as ctl_start starts it, s1 and s2 behind a relay each
+# (held while $HOLD1, $HOLD2 exist), s3 direct.
+APORT=$((PORT + 1))
+HOLD1=$SF_TMP/hold1
+HOLD2=$SF_TMP/hold2
+for i in 1 2; do
+    hold=HOLD$i
+    $PY "$SF_TMP/ofdelay.py" $((PORT + 1 + i)) "$PORT" "${!hold}" 0.5 \
+        >"$SF_TMP/ofdelay$i.log" 2>&1 &
+    sf_on_exit "kill $!"
+done
+$SF_CTL_WRAPPER "$CTL" --listen "tcp:127.0.0.1:$PORT" --state-dir "$STATE" \
+    --ssid 1 --role 1=label --role 2=label --role 3=object \
+    --admin-tcp "tcp:127.0.0.1:$APORT" --admin-token "tok$SF_ID" \
+    --probe-interval 200 --link-timeout 1000 >"$LOG" 2>&1 &
+CPID=$!
+sf_on_exit "kill $CPID"
+for s in "$S1:$((PORT + 2))" "$S2:$((PORT + 3))" "$S3:$PORT"; do
+    sf_ovs_vsctl "$OVS" set-controller "${s%%:*}" "tcp:127.0.0.1:${s##*:}" \
+        -- set controller "${s%%:*}" max_backoff=1000 || sf_die "set-controller"
+done
+status_has() { grep -q -- "$1" "$STATE/status"; }
+check "links discovered" sf_wait 15 status_has "^links 4$"
 
 # The agent: JoinRequest out, JoinReply back, both hand-encoded protobuf.
 cat >"$SF_TMP/agent.py" <<'EOF'
@@ -113,12 +214,25 @@ print("timeout")
 sys.exit(1)
 EOF
 agent() { ip netns exec "$1" $PY "$SF_TMP/agent.py" "${@:2}"; }
+flows() { sf_ovs_ofctl "$OVS" -O OpenFlow13 --no-stats dump-flows "$1"; }
+has_flow() { flows "$1" | grep -q -- "$2"; }
+no_flow() { ! has_flow "$@"; }
 
+touch "$HOLD1" "$HOLD2"
 r=$(agent "$NS1" "e1$SF_ID" "$MAC1" 101)
+check "at h1's JoinReply (s1, s2 held), s1 has h1's anti-spoofing rule" \
+    has_flow "$S1" "priority=50000,ip,in_port=5,nw_src=1.1.0.0/16 actions=goto_table:1"
+check "at h1's JoinReply (new block), s2 routes s1's block 1.0/12" \
+    has_flow "$S2" "priority=39000,ip,nw_dst=1.0.0.0/12 actions=output:1"
 sf_log "h1 join: $r"
 check_eq "h1 joins as 1.1 (reply to 1.1.0.0 from the gateway MAC)" \
     "1 1 0 1.1.0.0 $MAC1 02:5c:00:00:00:01" "$r"
 r=$(agent "$NS2" "e2$SF_ID" "$MAC2" 201)
+check "at h2's JoinReply (s1, s2 held), s2 has h2's anti-spoofing rule" \
+    has_flow "$S2" "priority=50000,ip,in_port=6,nw_src=1.16.0.0/16 actions=goto_table:1"
+check "at h2's JoinReply (new block), s1 routes s2's block 1.16/12" \
+    has_flow "$S1" "priority=39000,ip,nw_dst=1.16.0.0/12 actions=output:1"
+rm -f "$HOLD1" "$HOLD2"
 # HostIDs come from per-router blocks of 16 (docs/protocol.md): s1 got
 # 1.0/12 with h1's join, s2 gets 1.16/12 with h2's.
 check_eq "h2 joins as 1.16 (s2's block)" \
@@ -132,9 +246,6 @@ check_eq "db: two host.join events" 2 \
 check_eq "db: blocks 1.0/16 hostIDs at s1, 1.16 at s2" "1|0|16|1 1|16|16|2" \
     "$(q "select ss_id, first_host, size, dpid from blocks order by 1, 2" | tr '\n' ' ' | sed 's/ $//')"
 
-flows() { sf_ovs_ofctl "$OVS" -O OpenFlow13 --no-stats dump-flows "$1"; }
-has_flow() { flows "$1" | grep -q -- "$2"; }
-no_flow() { ! has_flow "$@"; }
 check "s1: last hop to h1 (1.1/16 -> port 5)" sf_wait 5 has_flow "$S1" \
     "nw_dst=1.1.0.0/16 actions=set_field:02:5c:00:00:00:01->eth_src,set_field:$MAC1->eth_dst,output:5"
 check "s1: anti-spoofing for h1 on port 5" sf_wait 5 has_flow "$S1" \
@@ -156,7 +267,12 @@ check "join to rules-in measured" test -n "$rules_in"
 
 # h1 re-joins from s2 port 7: a move.
 S1_BEFORE=$(flows "$S1" | sort)
+touch "$HOLD2"
 r=$(agent "$NS1" "f1$SF_ID" "$MAC1" 102)
+check "at h1's JoinReply after the move (s2 held), s2 has its \
+anti-spoofing rule on port 7" has_flow "$S2" \
+    "priority=50000,ip,in_port=7,nw_src=1.17.0.0/16 actions=goto_table:1"
+rm -f "$HOLD2"
 sf_log "h1 move: $r"
 check_eq "h1 moved: new hostID 17 from s2's block, moved flag set" \
     "1 17 1 1.17.0.0 $MAC1 02:5c:00:00:00:01" "$r"
