@@ -43,6 +43,7 @@
 #include "proto/admin.pb-c.h"
 #include "proto/framing.h"
 #include "controller/log.h"
+#include "controller/rules.h"
 
 VLOG_DEFINE_THIS_MODULE(rpc);
 
@@ -908,6 +909,63 @@ send_nomem(struct ctl_rpc_client *c, uint64_t id)
                "out of memory");
 }
 
+/* Fills the message at 'msg' from the db row at 'row'. */
+typedef void fill_fn(void *msg, const void *row);
+
+/* Builds the repeated field of a list Response for request 'id': one
+ * message of 'msg_size' bytes per row of 'rows' ('n' rows of 'row_size'
+ * bytes), each filled by 'fill'.  A message may be the protobuf-c message
+ * followed by room for the strings it points to.  Stores in '*ptrs' the
+ * array of 'n' pointers to the messages (one malloc'ed block, which the
+ * caller frees with free() after sending; NULL when 'n' is 0) and returns
+ * true; out of memory, sends the error and returns false. */
+static bool
+build_list(struct ctl_rpc_client *c, uint64_t id, const void *rows,
+           size_t n, size_t row_size, size_t msg_size, fill_fn *fill,
+           void ***ptrs)
+{
+    uint8_t *msgs = alloc_msgs(n, msg_size, ptrs);
+
+    if (n && !msgs) {
+        send_nomem(c, id);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        fill(msgs + i * msg_size, (const uint8_t *) rows + i * row_size);
+    }
+    return true;
+}
+
+/* A Block message with room for its prefix text (calloc'ed by
+ * alloc_msgs(), so the text starts empty). */
+struct block_msg {
+    Scaffold__Admin__Block m;   /* First: what the pointer array names. */
+    char prefix[24];            /* "ss.first.0.0/len". */
+};
+
+static void
+fill_block(void *msg_, const void *row)
+{
+    struct block_msg *msg = msg_;
+    const struct db_block *b = row;
+    Scaffold__Admin__Block *m = &msg->m;
+
+    scaffold__admin__block__init(m);
+    m->ss_id = b->ss_id;
+    m->first_host_id = b->first;
+    m->size = b->size;
+    int plen = ctl_rules_block_prefix_len(b->size);
+    if (plen >= 0) {
+        snprintf(msg->prefix, sizeof msg->prefix, "%u.%u.0.0/%d", b->ss_id,
+                 b->first, plen);
+    }
+    m->prefix = msg->prefix;    /* "" for a size db/ would not store. */
+    m->dpid = b->dpid;
+    m->n_hosts = b->n_hosts;
+    m->allocated_ms = b->allocated_at;
+    m->empty_since_ms = b->empty_since;
+}
+
 /* ---- operations --------------------------------------------------------- */
 
 static void
@@ -1047,6 +1105,33 @@ op_list_objects(struct ctl_rpc_client *c, uint64_t id)
     r.objects = &list;
     send_or_complain(c, &r);
     free(ptrs);
+    free(rows);
+}
+
+static void
+op_list_blocks(struct ctl_rpc_client *c, uint64_t id)
+{
+    struct db_block *rows;
+    void **ptrs;
+    size_t n;
+
+    int rc = db_block_list(c->server->db, 0, &rows, &n);
+    if (rc) {
+        send_db_error(c, id, "listing blocks", rc);
+        return;
+    }
+    if (build_list(c, id, rows, n, sizeof *rows, sizeof(struct block_msg),
+                   fill_block, &ptrs)) {
+        Scaffold__Admin__BlockList list = SCAFFOLD__ADMIN__BLOCK_LIST__INIT;
+        list.n_blocks = n;
+        list.blocks = (Scaffold__Admin__Block **) ptrs;
+        Response r = SCAFFOLD__ADMIN__RESPONSE__INIT;
+        r.id = id;
+        r.result_case = SCAFFOLD__ADMIN__RESPONSE__RESULT_BLOCKS;
+        r.blocks = &list;
+        send_or_complain(c, &r);
+        free(ptrs);
+    }
     free(rows);
 }
 
@@ -1604,6 +1689,7 @@ op_get_status(struct ctl_rpc_client *c, uint64_t id)
     struct db_host *hosts = NULL;
     struct db_object *objs = NULL;
     size_t n_sw = 0, n_hosts = 0, n_objs = 0;
+    uint32_t ss_ids[sizeof st.ss_ids];
 
     memset(&st, 0, sizeof st);
     if (srv->hooks.status) {
@@ -1632,6 +1718,17 @@ op_get_status(struct ctl_rpc_client *c, uint64_t id)
     m.version = st.version;
     m.epoch = st.epoch;
     m.ss_id = st.ss_id;
+    if (st.n_ss_ids > sizeof st.ss_ids) {
+        st.n_ss_ids = sizeof st.ss_ids;
+    }
+    for (size_t i = 0; i < st.n_ss_ids; i++) {
+        ss_ids[m.n_ss_ids++] = st.ss_ids[i];
+    }
+    if (!m.n_ss_ids && st.ss_id) {
+        ss_ids[m.n_ss_ids++] = st.ss_id;
+    }
+    m.ss_ids = ss_ids;
+    m.host_block = st.host_block;
     m.started_ms = st.started_ms;
     m.n_switches = (uint32_t) n_sw;
     for (size_t i = 0; i < n_sw; i++) {
@@ -1725,6 +1822,9 @@ handle_frame(struct ctl_rpc_client *c, const uint8_t *frame, size_t len)
         break;
     case SCAFFOLD__ADMIN__REQUEST__OP_GET_STATUS:
         op_get_status(c, id);
+        break;
+    case SCAFFOLD__ADMIN__REQUEST__OP_LIST_BLOCKS:
+        op_list_blocks(c, id);
         break;
     case SCAFFOLD__ADMIN__REQUEST__OP__NOT_SET:
     default:

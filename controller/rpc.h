@@ -8,14 +8,15 @@
  * Any number of clients may be connected and may pipeline requests.
  *
  * What it answers, and from where:
- *   - list switches/links/hosts/objects/instances/events, describe switch
- *     and host, status: read from the 'struct db' it is given (db/db.h), on
- *     the loop's thread, at request time;
+ *   - list switches/links/hosts/objects/instances/blocks/events, describe
+ *     switch and host, status: read from the 'struct db' it is given
+ *     (db/db.h), on the loop's thread, at request time;
  *   - rules of a switch, set-role, evict-host, status extras (version,
- *     epoch, ssID, start time) and per-switch live facts (round robin):
- *     through the caller's hooks (struct ctl_rpc_hooks), which run on the
- *     loop's thread and answer synchronously.  A NULL hook makes the
- *     request fail with ERROR_CODE_UNSUPPORTED.
+ *     epoch, ssIDs served, block size, start time) and per-switch live
+ *     facts (round robin): through the caller's hooks (struct
+ *     ctl_rpc_hooks), which run on the loop's thread and answer
+ *     synchronously.  A NULL hook makes the request fail with
+ *     ERROR_CODE_UNSUPPORTED.
  *   - events with follow: the client stays open and gets a Response with
  *     'more' set for each batch of new events.  New events are noticed when
  *     the caller calls ctl_rpc_notify_event() after appending to the event
@@ -73,8 +74,12 @@ struct ctl_rpc_rule {
 struct ctl_rpc_status {
     char version[64];           /* Controller version string. */
     uint64_t epoch;             /* Controller epoch. */
-    uint8_t ss_id;              /* Domain served. */
+    uint8_t ss_id;              /* Primary ssID. */
     int64_t started_ms;         /* Start time. */
+    uint8_t ss_ids[255];        /* Every ssID served, ascending. */
+    size_t n_ss_ids;            /* Entries used in 'ss_ids'; 0 reports
+                                 * just 'ss_id'. */
+    uint16_t host_block;        /* HostIDs per new block; 0 unknown. */
 };
 
 /* Live facts about one switch that the db does not hold. */

@@ -13,10 +13,14 @@ $(BUILD)/bin/sfctl: $(BUILD)/obj/controller/sfctl/sfctl.o $$(EXISTING_LIBS)
 	$(CC) $(CFLAGS) -o $@ $(BUILD)/obj/controller/sfctl/sfctl.o \
 	    $(EXISTING_LIBS) -ljansson $(SYS_LIBS)
 
-$(BUILD)/tests/ctl-rpc-testd: $(BUILD)/obj/controller/sfctl/rpc-testd.o \
-                              $(BUILD)/obj/controller/rpc.o \
-                              $$(EXISTING_LIBS) $(OVS_LIB)
+# rpc.o names blocks by their route prefix (controller/rules.h), so the
+# test server links the rule module and the topology it uses as well.
+RPC_TESTD_OBJS := $(BUILD)/obj/controller/sfctl/rpc-testd.o \
+                  $(BUILD)/obj/controller/rpc.o \
+                  $(BUILD)/obj/controller/rules.o \
+                  $(BUILD)/obj/controller/topo.o
+
+$(BUILD)/tests/ctl-rpc-testd: $(RPC_TESTD_OBJS) $$(EXISTING_LIBS) $(OVS_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(BUILD)/obj/controller/sfctl/rpc-testd.o \
-	    $(BUILD)/obj/controller/rpc.o $(EXISTING_LIBS) $(CTL_LDLIBS) \
-	    $(SYS_LIBS)
+	$(CC) $(CFLAGS) -o $@ $(RPC_TESTD_OBJS) $(EXISTING_LIBS) \
+	    $(CTL_LDLIBS) $(SYS_LIBS)

@@ -11,7 +11,8 @@
  *       evict deletes the host.  Canned errors: a switch that is not
  *       connected answers set_role and rules with -ENOTCONN (UNAVAILABLE);
  *       a host named "sticky" cannot be evicted (-EBUSY).  Rules: two fixed
- *       rules for every connected switch.
+ *       rules for every connected switch.  Status: primary ssID 10, served
+ *       ssIDs 10, 11, 12 and 20, hostID blocks of 16.
  *   ctl-rpc-testd --db FILE --seed
  *       Fills FILE with a fixed small network (through db/) and exits.
  *   ctl-rpc-testd --db FILE --event KIND SUBJECT DETAIL
@@ -116,11 +117,16 @@ hook_rules(void *aux, uint64_t dpid, struct ctl_rpc_rule **rules, size_t *n)
 static int
 hook_status(void *aux, struct ctl_rpc_status *st)
 {
+    static const uint8_t served[] = { 10, 11, 12, 20 };
+
     (void) aux;
     snprintf(st->version, sizeof st->version, "ctl-rpc-testd 0.1");
     st->epoch = 42;
     st->ss_id = 10;
     st->started_ms = T0;
+    memcpy(st->ss_ids, served, sizeof served);
+    st->n_ss_ids = sizeof served;
+    st->host_block = 16;
     return 0;
 }
 
@@ -146,8 +152,9 @@ check(struct db *db, int rc, const char *what)
 }
 
 /* The fixed network: 2 label routers, 1 object router, 1 disconnected
- * switch, 4 links, 4 hosts (one "sticky"), 3 objects (one without
- * instances), 3 instances, 3 events. */
+ * switch, 4 links, 4 hosts (one "sticky"), 6 hostID blocks of sizes 1 to
+ * 256 in served ssIDs 10-12 (with and without hosts, one empty since a
+ * time), 3 objects (one without instances), 3 instances, 3 events. */
 static int
 seed(struct db *db)
 {
@@ -168,6 +175,14 @@ seed(struct db *db)
           "h3" },
         { {2, 0, 0, 0, 0, 4}, 10, 4, 1, 4, T0 + 60000, T0 + 400, 0,
           "sticky" },
+    };
+    static const struct db_block blocks[] = {
+        { 10, 0, 2, 1, T0 + 100, 0, 0 },
+        { 10, 2, 2, 2, T0 + 200, 0, 0 },
+        { 10, 4, 4, 1, T0 + 400, 0, 0 },
+        { 10, 16, 16, 2, T0 + 800, T0 + 5000, 0 },
+        { 11, 5, 1, 2, T0 + 900, 0, 0 },
+        { 12, 0, 256, 1, T0 + 1000, T0 + 6000, 0 },
     };
     static const struct db_object objects[] = {
         { 80, "web", T0, 0 }, { 53, "dns", T0, 0 }, { 99, "idle", T0, 0 },
@@ -195,6 +210,9 @@ seed(struct db *db)
     }
     for (size_t i = 0; !rc && i < sizeof hosts / sizeof *hosts; i++) {
         rc = check(db, db_host_upsert(db, &hosts[i]), "host");
+    }
+    for (size_t i = 0; !rc && i < sizeof blocks / sizeof *blocks; i++) {
+        rc = check(db, db_block_add(db, &blocks[i]), "block");
     }
     for (size_t i = 0; !rc && i < sizeof objects / sizeof *objects; i++) {
         rc = check(db, db_object_upsert(db, &objects[i]), "object");

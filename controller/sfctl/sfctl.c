@@ -105,6 +105,8 @@ SFCTL_DEFAULT_STATE_DIR "/" SFCTL_SOCKET_NAME "):\n"
 "  switches                list switches\n"
 "  links                   list inter-switch links\n"
 "  hosts                   list joined hosts\n"
+"  blocks                  list hostID blocks (ssID, first hostID, size,\n"
+"                          prefix, label router, hosts, when emptied)\n"
 "  objects                 list objects\n"
 "  instances OBJ           list the instances of object OBJ (id or name)\n"
 "  rules DPID              list the rules installed on switch DPID (hex)\n"
@@ -467,6 +469,35 @@ fmt_dpid(uint64_t dpid, char buf[17])
     return buf;
 }
 
+/* Formats the 'n' ascending values 'v' as ranges ("1-8", "1,3,5-8"; "-"
+ * when empty) into 'buf' ('size' bytes), ending in "..." if they do not
+ * fit. */
+static char *
+fmt_ranges(const uint32_t *v, size_t n, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    snprintf(buf, size, "-");
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && v[j + 1] == v[j] + 1) {
+            j++;
+        }
+        int w = j > i ? snprintf(buf + len, size - len, "%s%"PRIu32"-%"PRIu32,
+                                 len ? "," : "", v[i], v[j])
+                      : snprintf(buf + len, size - len, "%s%"PRIu32,
+                                 len ? "," : "", v[i]);
+        if (w < 0 || (size_t) w >= size - len) {
+            snprintf(buf + (size > 4 ? size - 4 : 0), size > 4 ? 4 : size,
+                     "...");
+            break;
+        }
+        len += (size_t) w;
+        i = j + 1;
+    }
+    return buf;
+}
+
 /* Prints 'j' (stolen) and a newline. */
 static void
 print_json(json_t *j)
@@ -674,6 +705,51 @@ cmd_hosts(struct sfctl *ctl)
             cellf(&tb, "%s", fmt_time(h->joined_ms, t1));
             cellf(&tb, "%s", fmt_time(h->moved_ms, t2));
             cellf(&tb, "%s", fmt_time(h->lease_expiry_ms, t3));
+        }
+        table_print(&tb);
+    }
+    scaffold__admin__response__free_unpacked(r, NULL);
+}
+
+static void
+cmd_blocks(struct sfctl *ctl)
+{
+    Request req = SCAFFOLD__ADMIN__REQUEST__INIT;
+    Scaffold__Admin__ListBlocks op = SCAFFOLD__ADMIN__LIST_BLOCKS__INIT;
+    req.op_case = SCAFFOLD__ADMIN__REQUEST__OP_LIST_BLOCKS;
+    req.list_blocks = &op;
+    Response *r = call(ctl, &req, SCAFFOLD__ADMIN__RESPONSE__RESULT_BLOCKS);
+    const Scaffold__Admin__BlockList *l = r->blocks;
+    char d[17], t1[32], t2[32];
+
+    if (ctl->json) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < l->n_blocks; i++) {
+            const Scaffold__Admin__Block *b = l->blocks[i];
+            json_array_append_new(a, jpack(
+                "{s:i, s:i, s:i, s:s, s:s, s:I, s:I, s:I}",
+                "ss_id", (int) b->ss_id, "first_host_id",
+                (int) b->first_host_id, "size", (int) b->size,
+                "prefix", b->prefix, "dpid", fmt_dpid(b->dpid, d),
+                "n_hosts", (json_int_t) b->n_hosts, "allocated_ms",
+                (json_int_t) b->allocated_ms, "empty_since_ms",
+                (json_int_t) b->empty_since_ms));
+        }
+        print_json(a);
+    } else {
+        struct table tb;
+        table_init(&tb, TITLES("SSID", "FIRST", "SIZE", "PREFIX", "SWITCH",
+                               "HOSTS", "ALLOCATED", "EMPTY-SINCE"));
+        for (size_t i = 0; i < l->n_blocks; i++) {
+            const Scaffold__Admin__Block *b = l->blocks[i];
+            cellf(&tb, "%u", b->ss_id);
+            cellf(&tb, "%u", b->first_host_id);
+            cellf(&tb, "%u", b->size);
+            cellf(&tb, "%s", b->prefix[0] ? b->prefix : "-");
+            cellf(&tb, "%s", fmt_dpid(b->dpid, d));
+            cellf(&tb, "%u", b->n_hosts);
+            cellf(&tb, "%s", fmt_time(b->allocated_ms, t1));
+            cellf(&tb, "%s", fmt_time(b->empty_since_ms, t2));
         }
         table_print(&tb);
     }
@@ -1012,28 +1088,44 @@ cmd_status(struct sfctl *ctl)
     req.get_status = &op;
     Response *r = call(ctl, &req, SCAFFOLD__ADMIN__RESPONSE__RESULT_STATUS);
     const Scaffold__Admin__Status *s = r->status;
-    char t[32];
+    /* A controller older than the ss_ids field serves just ss_id. */
+    uint32_t primary = s->ss_id;
+    const uint32_t *ss_ids = s->n_ss_ids ? s->ss_ids : &primary;
+    size_t n_ss_ids = s->n_ss_ids ? s->n_ss_ids : primary != 0;
+    char t[32], ranges[1024];
 
     if (ctl->json) {
+        json_t *ss = json_array();
+        for (size_t i = 0; i < n_ss_ids; i++) {
+            json_array_append_new(ss, json_integer(ss_ids[i]));
+        }
         print_json(jpack(
-            "{s:s, s:I, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:s}",
+            "{s:s, s:I, s:i, s:o, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:s}",
             "version", s->version, "epoch", (json_int_t) s->epoch,
-            "ss_id", (int) s->ss_id, "started_ms",
+            "ss_id", (int) s->ss_id, "ss_ids", ss,
+            "host_block", (int) s->host_block, "started_ms",
             (json_int_t) s->started_ms, "n_switches", (int) s->n_switches,
             "n_connected", (int) s->n_connected, "n_hosts",
             (int) s->n_hosts, "n_objects", (int) s->n_objects,
             "n_instances", (int) s->n_instances, "db_path", s->db_path));
     } else {
-        printf("version:    %s\n", s->version[0] ? s->version : "-");
-        printf("epoch:      %"PRIu64"\n", s->epoch);
-        printf("ssID:       %u\n", s->ss_id);
-        printf("started:    %s\n", fmt_time(s->started_ms, t));
-        printf("switches:   %u (%u connected)\n", s->n_switches,
+        printf("version:       %s\n", s->version[0] ? s->version : "-");
+        printf("epoch:         %"PRIu64"\n", s->epoch);
+        printf("ssID:          %u\n", s->ss_id);
+        printf("ssIDs:         %s\n",
+               fmt_ranges(ss_ids, n_ss_ids, ranges, sizeof ranges));
+        if (s->host_block) {
+            printf("hostID block:  %u\n", s->host_block);
+        } else {
+            printf("hostID block:  -\n");
+        }
+        printf("started:       %s\n", fmt_time(s->started_ms, t));
+        printf("switches:      %u (%u connected)\n", s->n_switches,
                s->n_connected);
-        printf("hosts:      %u\n", s->n_hosts);
-        printf("objects:    %u (%u instances)\n", s->n_objects,
+        printf("hosts:         %u\n", s->n_hosts);
+        printf("objects:       %u (%u instances)\n", s->n_objects,
                s->n_instances);
-        printf("database:   %s\n", s->db_path[0] ? s->db_path : "-");
+        printf("database:      %s\n", s->db_path[0] ? s->db_path : "-");
     }
     scaffold__admin__response__free_unpacked(r, NULL);
 }
@@ -1075,6 +1167,7 @@ static const struct {
     const char *args;
 } commands[] = {
     {"switches", 0, ""}, {"links", 0, ""}, {"hosts", 0, ""},
+    {"blocks", 0, ""},
     {"objects", 0, ""}, {"instances", 1, "OBJ"}, {"rules", 1, "DPID"},
     {"events", 0, "[--since N] [--follow]"},
     {"set-role", 2, "DPID label|object"}, {"evict", 1, "HOST"},
@@ -1228,6 +1321,8 @@ main(int argc, char *argv[])
         cmd_links(&ctl);
     } else if (!strcmp(cmd, "hosts")) {
         cmd_hosts(&ctl);
+    } else if (!strcmp(cmd, "blocks")) {
+        cmd_blocks(&ctl);
     } else if (!strcmp(cmd, "objects")) {
         cmd_objects(&ctl);
     } else if (!strcmp(cmd, "instances")) {

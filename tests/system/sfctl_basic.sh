@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # sfctl against the admin RPC server (controller/rpc.c) run alone by
 # ctl-rpc-testd on a seeded sqlite store:
-#   - every list command, as a table and as --json, matches the database
-#     (read independently with Python's sqlite3);
+#   - every list command (hostID blocks included), as a table and as
+#     --json, matches the database (read independently with Python's
+#     sqlite3);
+#   - status shows the served ssIDs (as ranges) and the block size;
 #   - set-role and evict reach the server's hooks (and their canned errors
 #     come back as one line and exit 1);
 #   - TCP with the right token works, a wrong token fails with one line and
 #     exit 1; a dead socket or closed port fails with one line and exit 1;
 #     an unknown command or bad arguments exit 2;
-#   - a malformed frame and an oversized frame sent by Python close only
-#     that connection: sfctl is served afterwards;
+#   - a malformed frame, a Request with an op the server does not know and
+#     an oversized frame sent by Python each get one BAD_REQUEST error and
+#     close only that connection: sfctl is served afterwards;
 #   - events --follow prints an event appended while it runs;
 #   - the server stops on SIGTERM, exits 0 and removes its socket.
 . "$(dirname "$0")/lib.sh"
@@ -95,6 +98,20 @@ elif kind == "instances":
         rows.append([str(oid), f, mac(m), tm(bound)])
         objs.append({"object_id": oid, "flow_id": f, "flow_id_raw": flow,
                      "host_mac": mac(m), "bound_ms": bound})
+elif kind == "blocks":
+    for ss, first, size, d, alloc, empty in q(
+            "SELECT ss_id, first_host, size, dpid, allocated_at, empty_since "
+            "FROM blocks ORDER BY ss_id, first_host"):
+        n = q("SELECT count(*) FROM hosts WHERE ss_id = ? AND dpid = ? "
+              "AND host_id >= ? AND host_id < ?", ss, d, first,
+              first + size)[0][0]
+        # docs/protocol.md: ss.first.0.0/(16 - log2 size).
+        prefix = "%d.%d.0.0/%d" % (ss, first, 16 - (size.bit_length() - 1))
+        rows.append([str(ss), str(first), str(size), prefix, dpid(d), str(n),
+                     tm(alloc), tm(empty)])
+        objs.append({"ss_id": ss, "first_host_id": first, "size": size,
+                     "prefix": prefix, "dpid": dpid(d), "n_hosts": n,
+                     "allocated_ms": alloc, "empty_since_ms": empty})
 elif kind == "events":
     since = int(arg or 0)
     for i, t, k, s, d in q("SELECT id, time, kind, subject, detail "
@@ -178,6 +195,7 @@ compare "hosts" hosts
 compare "objects" objects
 compare "instances by id" instances 80
 compare "instances by name" instances dns
+compare "blocks" blocks
 compare "events" events
 compare "events --since" events 2
 
@@ -200,8 +218,20 @@ exp=$(sql "SELECT (SELECT count(*) FROM switches),
 check_eq "status --json counts match the database" "$exp" \
     "$(jget 'd["n_switches"], d["n_connected"], d["n_hosts"],
             d["n_objects"], d["n_instances"]' "$out")"
-check "status table" \
-    bash -c "'$SFCTL' --socket '$SOCK' status | grep -q '^ssID: *10$'"
+check_eq "status --json: served ssIDs and block size (testd's hook)" \
+    "10 [10, 11, 12, 20] 16" \
+    "$(jget 'd["ss_id"], d["ss_ids"], d["host_block"]' "$out")"
+check "status --json: every block in the database is in a served ssID" \
+    $PY -c 'import json, sys
+served = set(json.loads(sys.argv[1])["ss_ids"])
+sys.exit(not all(int(s) in served for s in sys.argv[2].split(",")))' \
+    "$out" "$(sql "SELECT group_concat(DISTINCT ss_id) FROM blocks")"
+ctl status > "$SF_TMP/status.txt"
+check "status table: primary ssID" grep -q '^ssID: *10$' "$SF_TMP/status.txt"
+check "status table: served ssIDs as ranges" \
+    grep -q '^ssIDs: *10-12,20$' "$SF_TMP/status.txt"
+check "status table: block size" \
+    grep -q '^hostID block: *16$' "$SF_TMP/status.txt"
 
 # set-role and evict reach the hooks.
 out=$(ctl set-role 0000000000000002 object 2>&1)
@@ -245,6 +275,7 @@ check_eq "evict by ss.host" "host 02:00:00:00:00:02: evicted" "$out"
 check "evict by address reached the hook with the MAC" \
     grep -qx "hook evict 02:00:00:00:00:02" "$SF_TMP/testd.out"
 compare "hosts after evict" hosts
+compare "blocks after evict (host counts follow)" blocks
 expect_fail "evict refused by the hook" 1 unavailable \
     ctl evict 02:00:00:00:00:04
 expect_fail "evict an unknown host" 1 "not found" ctl evict 10.77
@@ -284,13 +315,45 @@ expect_fail "extra argument" 2 "no arguments" ctl switches 1
 expect_fail "--follow on another command" 2 "no option" ctl hosts --follow
 expect_fail "bad --since" 2 "since" ctl events --since x
 check "--help exits 0" bash -c "'$SFCTL' --help | grep -q '^usage: sfctl'"
+check "--help lists blocks" \
+    bash -c "'$SFCTL' --help | grep -q '^  blocks  '"
+expect_fail "blocks takes no argument" 2 "no arguments" ctl blocks 1
 
 # Malformed and oversized frames from Python: answered with an error
 # frame, that connection closed, the server keeps serving.
 malformed=$($PY - "$SOCK" <<'PYEOF'
 import socket, struct, sys
+
+def varint(b, i):
+    v = shift = 0
+    while True:
+        v |= (b[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not b[i - 1] & 0x80:
+            return v, i
+
+def fields(b):
+    """(number, value) pairs of a protobuf message (varints and bytes)."""
+    i, out = 0, []
+    while i < len(b):
+        key, i = varint(b, i)
+        if key & 7 == 0:
+            v, i = varint(b, i)
+        elif key & 7 == 2:
+            n, i = varint(b, i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise ValueError("wire type %d" % (key & 7))
+        out.append((key >> 3, v))
+    return out
+
+# Request id 78 with field 99 (an op this server does not know, as a newer
+# sfctl would send) holding an empty message.
+unknown_op = b"\x08\x4e\x9a\x06\x00"
 res = []
 for payload in (struct.pack(">I", 3) + b"\xff\xff\xff",
+                struct.pack(">I", len(unknown_op)) + unknown_op,
                 struct.pack(">I", 64 * 1024 * 1024)):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(5)
@@ -302,17 +365,28 @@ for payload in (struct.pack(">I", 3) + b"\xff\xff\xff",
         if not chunk:
             break
         data += chunk
-    # One frame back (an error Response), then end of stream.
-    ok = len(data) >= 4 and struct.unpack(">I", data[:4])[0] == len(data) - 4
-    res.append("closed-with-reply" if ok else "bad:%r" % data)
     s.close()
-print(" ".join(res))
+    # One frame back, then end of stream; the frame is a Response (id
+    # echoed, 0 if unknown) whose result is Error (field 9) with code
+    # BAD_REQUEST (1) and a message.
+    if len(data) < 4 or struct.unpack(">I", data[:4])[0] != len(data) - 4:
+        res.append("bad:%r" % data)
+        continue
+    r = dict(fields(data[4:]))
+    e = dict(fields(r.get(9, b"")))
+    res.append("id=%d,code=%d,%s" % (r.get(1, 0), e.get(1, 0),
+                                     e.get(2, b"").decode()))
+print("|".join(res))
 PYEOF
 )
-check_eq "malformed and oversized frames: one reply, then closed" \
-    "closed-with-reply closed-with-reply" "$malformed"
+exp="id=0,code=1,request does not decode"
+exp+="|id=78,code=1,request has no known op"
+exp+="|id=0,code=1,frame larger than 1048576 bytes"
+check_eq "malformed, unknown-op and oversized frames: one BAD_REQUEST each" \
+    "$exp" "$malformed"
 check "server still alive" kill -0 "$TESTD_PID"
 compare "switches after malformed frames" switches
+compare "blocks after malformed frames" blocks
 
 # events --follow sees an event appended meanwhile.
 ctl --json events --follow > "$SF_TMP/follow.out" 2> "$SF_TMP/follow.err" &

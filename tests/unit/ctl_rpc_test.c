@@ -109,6 +109,10 @@ hook_status(void *aux, struct ctl_rpc_status *st)
     snprintf(st->version, sizeof st->version, "test");
     st->ss_id = 10;
     st->epoch = 5;
+    st->ss_ids[0] = 10;
+    st->ss_ids[1] = 12;
+    st->n_ss_ids = 2;
+    st->host_block = 16;
     return 0;
 }
 
@@ -132,6 +136,8 @@ seed(struct db *db)
     struct db_host h2 = { {2, 0, 0, 0, 0, 2}, 10, 2, 1, 4, T0, T0, 0, "h2" };
     struct db_instance i1 = { 80, {2, 0, 0, 0, 0, 1}, 100, T0, 0, 0, 0 };
     struct db_instance i2 = { 80, {2, 0, 0, 0, 0, 2}, 200, T0, 0, 0, 0 };
+    struct db_block b1 = { 10, 0, 16, 1, T0, 0, 0 };
+    struct db_block b2 = { 12, 128, 128, 1, T0 + 1, T0 + 2, 0 };
 
     CU_ASSERT_EQUAL_FATAL(db_switch_upsert(db, &s1), 0);
     CU_ASSERT_EQUAL_FATAL(db_switch_upsert(db, &s2), 0);
@@ -141,6 +147,8 @@ seed(struct db *db)
     CU_ASSERT_EQUAL_FATAL(db_host_upsert(db, &h2), 0);
     CU_ASSERT_EQUAL_FATAL(db_instance_add(db, &i1), 0);
     CU_ASSERT_EQUAL_FATAL(db_instance_add(db, &i2), 0);
+    CU_ASSERT_EQUAL_FATAL(db_block_add(db, &b2), 0);
+    CU_ASSERT_EQUAL_FATAL(db_block_add(db, &b1), 0);
     for (int i = 1; i <= 3; i++) {
         char subject[16];
         snprintf(subject, sizeof subject, "e%d", i);
@@ -581,6 +589,37 @@ script_lists(struct fx *fx)
     CU_ASSERT_EQUAL(r->status->n_objects, 1);
     CU_ASSERT_EQUAL(r->status->n_instances, 2);
     CU_ASSERT_STRING_EQUAL(r->status->db_path, fx->db_path);
+    REQUIRE_EQ(r->status->n_ss_ids, 2);
+    CU_ASSERT_EQUAL(r->status->ss_ids[0], 10);
+    CU_ASSERT_EQUAL(r->status->ss_ids[1], 12);
+    CU_ASSERT_EQUAL(r->status->host_block, 16);
+    cl_free(r);
+
+    /* Blocks, in (ssID, first) order, with host counts and prefixes. */
+    Scaffold__Admin__ListBlocks lb = SCAFFOLD__ADMIN__LIST_BLOCKS__INIT;
+    rq = (Request) SCAFFOLD__ADMIN__REQUEST__INIT;
+    rq.op_case = SCAFFOLD__ADMIN__REQUEST__OP_LIST_BLOCKS;
+    rq.list_blocks = &lb;
+    r = cl_call(fd, &rq, 22);
+    REQUIRE_EQ(r->result_case, SCAFFOLD__ADMIN__RESPONSE__RESULT_BLOCKS);
+    REQUIRE_EQ(r->blocks->n_blocks, 2);
+    const Scaffold__Admin__Block *b = r->blocks->blocks[0];
+    CU_ASSERT_EQUAL(b->ss_id, 10);
+    CU_ASSERT_EQUAL(b->first_host_id, 0);
+    CU_ASSERT_EQUAL(b->size, 16);
+    CU_ASSERT_STRING_EQUAL(b->prefix, "10.0.0.0/12");
+    CU_ASSERT_EQUAL(b->dpid, 1);
+    CU_ASSERT_EQUAL(b->n_hosts, 2);
+    CU_ASSERT_EQUAL(b->allocated_ms, T0);
+    CU_ASSERT_EQUAL(b->empty_since_ms, 0);
+    b = r->blocks->blocks[1];
+    CU_ASSERT_EQUAL(b->ss_id, 12);
+    CU_ASSERT_EQUAL(b->first_host_id, 128);
+    CU_ASSERT_EQUAL(b->size, 128);
+    CU_ASSERT_STRING_EQUAL(b->prefix, "12.128.0.0/9");
+    CU_ASSERT_EQUAL(b->n_hosts, 0);
+    CU_ASSERT_EQUAL(b->allocated_ms, T0 + 1);
+    CU_ASSERT_EQUAL(b->empty_since_ms, T0 + 2);
     cl_free(r);
 
     /* Pipelined: three requests in one write, three answers in order. */
@@ -763,6 +802,8 @@ script_no_hooks(struct fx *fx)
     REQUIRE_EQ(r->result_case,
                           SCAFFOLD__ADMIN__RESPONSE__RESULT_STATUS);
     CU_ASSERT_EQUAL(r->status->n_switches, 2);
+    CU_ASSERT_EQUAL(r->status->n_ss_ids, 0);    /* No hook, no ssID. */
+    CU_ASSERT_EQUAL(r->status->host_block, 0);
     cl_free(r);
     close(fd);
 }
@@ -811,6 +852,15 @@ script_malformed(struct fx *fx)
     rq.id = 77;
     cl_send(fd, &rq);
     expect_fatal(fd, 77, SCAFFOLD__ADMIN__ERROR_CODE__ERROR_CODE_BAD_REQUEST);
+    close(fd);
+
+    /* A Request whose op this server does not know (field 99, as a newer
+     * client would send): error with its id, closed. */
+    fd = cl_unix(fx);
+    static const uint8_t unknown_op[] = { 0, 0, 0, 5, 0x08, 78, 0x9a, 0x06,
+                                          0x00 };
+    cl_write(fd, unknown_op, sizeof unknown_op);
+    expect_fatal(fd, 78, SCAFFOLD__ADMIN__ERROR_CODE__ERROR_CODE_BAD_REQUEST);
     close(fd);
 
     /* A length prefix above the maximum (1024 here): refused at once. */
