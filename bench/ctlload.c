@@ -50,6 +50,8 @@
 #include "proto/sfp.h"
 
 #define CL_FRAME_MAX 2048
+/* Requests in one phase: cl_req_id() has 24 bits for the index. */
+#define CL_MAX_REQUESTS 0x1000000u
 
 enum cl_phase { CL_JOIN, CL_BIND, CL_LEAVE, CL_N_PHASES };
 static const char *const cl_phase_name[CL_N_PHASES] = {
@@ -580,6 +582,13 @@ main(int argc, char *argv[])
     }
     if (!opt.ifname) {
         fprintf(stderr, "sf-ctlload: -i IFACE is required (see --help)\n");
+        return 2;
+    }
+    if ((uint64_t) opt.hosts * opt.binds > CL_MAX_REQUESTS) {
+        /* Request ids carry a phase's request index in 24 bits. */
+        fprintf(stderr, "sf-ctlload: --hosts %u x --binds %u: more than %u "
+                "requests in one phase\n", opt.hosts, opt.binds,
+                CL_MAX_REQUESTS);
         return 2;
     }
     signal(SIGINT, cl_on_signal);

@@ -122,6 +122,9 @@ struct ctl_peer {
     struct ctl_controller *ctl; /* Owner. */
     struct ctl_ofconn *conn;    /* The connection. */
     struct ctl_connector *connector; /* Active target, NULL if accepted. */
+    bool closed;                /* Closed during a walk (ctl_walk_begin()):
+                                 * forgotten when the walk ends. */
+    int closed_reason;          /* Its reason. */
 };
 
 struct ctl_switch {
@@ -237,6 +240,8 @@ struct ctl_controller {
     struct hmap held;           /* struct ctl_held by MAC and request id. */
     struct ovs_list held_new;   /* struct ctl_held awaiting their barriers
                                  * (sent by the next sync). */
+    int walking;                /* Depth of walks over 'switches' that
+                                 * write to them (ctl_walk_begin()). */
     bool stopping;
 };
 
@@ -244,6 +249,8 @@ static const struct ctl_ofconn_class ctl_peer_class;
 static void ctl_connector_start(struct ctl_connector *);
 static void ctl_schedule_sync(struct ctl_controller *);
 static void ctl_held_attach(struct ctl_controller *);
+static void ctl_walk_begin(struct ctl_controller *);
+static void ctl_walk_end(struct ctl_controller *);
 
 /* MACs learnt per switch with --l2-learning. */
 #define CTL_L2_MAX_MACS 8192
@@ -1359,6 +1366,7 @@ ctl_sync_all(uv_timer_t *timer)
 
     ctl->change_ns = 0;
     ctl_view_load(ctl, &view);
+    ctl_walk_begin(ctl);
     /* Object routers first (group changes), then the others; then the
      * barriers of the held replies, behind every switch's changes. */
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
@@ -1372,6 +1380,7 @@ ctl_sync_all(uv_timer_t *timer)
         }
     }
     ctl_held_attach(ctl);
+    ctl_walk_end(ctl);
     ctl_view_free(&view);
 }
 
@@ -2135,10 +2144,56 @@ ctl_peer_error(struct ctl_ofconn *conn, uint32_t xid, enum ofperr error,
     ctl_schedule_sync(ctl);
 }
 
+/* Walks over 'switches' that write to them: a write can close a
+ * connection on the spot (ctl_ofconn fails it at once on a write error or
+ * a backlog the switch does not read), and ctl_peer_closed() would then
+ * free the switch under the walk's feet.  Inside a walk such a peer is
+ * only marked; ctl_walk_end() forgets it (its ctl_ofconn lives until its
+ * handles' close callbacks, after this callback of the loop). */
+static void
+ctl_walk_begin(struct ctl_controller *ctl)
+{
+    ctl->walking++;
+}
+
+static void ctl_peer_forget(struct ctl_peer *, int reason);
+
+static void
+ctl_walk_end(struct ctl_controller *ctl)
+{
+    struct ctl_peer *peer;
+
+    if (--ctl->walking) {
+        return;
+    }
+    LIST_FOR_EACH_SAFE (peer, node, &ctl->peers) {
+        if (peer->closed) {
+            ctl_peer_forget(peer, peer->closed_reason);
+        }
+    }
+}
+
 static void
 ctl_peer_closed(struct ctl_ofconn *conn, int reason, void *aux)
 {
     struct ctl_peer *peer = aux;
+    struct ctl_controller *ctl = peer->ctl;
+
+    (void) conn;
+    if (ctl->walking) {
+        peer->closed = true;
+        peer->closed_reason = reason;
+        return;
+    }
+    ctl_peer_forget(peer, reason);
+}
+
+/* The connection of 'peer' closed ('reason'): its switch goes, and so
+ * does 'peer'. */
+static void
+ctl_peer_forget(struct ctl_peer *peer, int reason)
+{
+    struct ctl_ofconn *conn = peer->conn;
     struct ctl_controller *ctl = peer->ctl;
     struct ctl_switch *sw = ctl_switch_find(ctl, ctl_ofconn_dpid(conn));
 
@@ -2320,6 +2375,7 @@ ctl_probe_tick(uv_timer_t *timer)
     struct ctl_controller *ctl = timer->data;
     struct ctl_switch *sw;
 
+    ctl_walk_begin(ctl);
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
         struct ctl_ofconn *conn = sw->peer ? sw->peer->conn : NULL;
         if (!conn || !ctl_ofconn_is_ready(conn)) {
@@ -2332,6 +2388,7 @@ ctl_probe_tick(uv_timer_t *timer)
             }
         }
     }
+    ctl_walk_end(ctl);
     struct ctl_link_lost_ctx ctx = { ctl, "probes timed out" };
     if (ctl_topo_expire(ctl->topo, uv_now(ctl->loop),
                         ctl->cfg.link_timeout_ms, ctl_link_lost, &ctx)) {
@@ -2357,6 +2414,7 @@ ctl_lease_tick(uv_timer_t *timer)
 
     /* Counters of the rules, for the admin RPC: refreshed in the
      * background on the switches we program. */
+    ctl_walk_begin(ctl);
     HMAP_FOR_EACH (sw, node, &ctl->switches) {
         if (sw->suspect.n && loop_now >= sw->settle_ms) {
             ctl_schedule_sync(ctl);
@@ -2366,6 +2424,7 @@ ctl_lease_tick(uv_timer_t *timer)
             ctl_switch_stats_refresh(sw);
         }
     }
+    ctl_walk_end(ctl);
     if (ctl->db) {
         /* Blocks without hosts go after a lease and a link timeout, so
          * that a host coming back (or a router reconnecting) finds its
@@ -2595,6 +2654,9 @@ ctl_hook_status(void *aux, struct ctl_rpc_status *st)
     snprintf(st->version, sizeof st->version, "scaffold-controller 0.1");
     st->epoch = ctl->epoch;
     st->ss_id = ctl->cfg.ssid;
+    st->n_ss_ids = ctl->n_ss_ids;
+    memcpy(st->ss_ids, ctl->ss_ids, ctl->n_ss_ids);
+    st->host_block = ctl->cfg.host_block;
     st->started_ms = ctl->started_ms;
     return 0;
 }

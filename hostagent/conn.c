@@ -551,9 +551,11 @@ ha_conn_set_link(struct ha_conn *c, bool up, uint64_t now_us)
         return;
     }
     c->link_down = false;
-    if (c->state == HA_CONN_ESTABLISHED && !c->local_closed) {
+    if (c->state == HA_CONN_ESTABLISHED && !c->local_closed
+        && !c->peer_closed) {
         /* Same flowID, but the peer's datagrams may have been lost:
-         * resync so that it replays them, then send what we held. */
+         * resync so that it replays them, then send what we held.  (A
+         * peer that closed has ended: it would not answer.) */
         conn_start_resync(c, c->remote_flow, now_us);
         conn_retry_early(c, now_us);
         return;

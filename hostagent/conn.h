@@ -87,7 +87,8 @@
  *   - after a link outage (ha_conn_set_link down, then up once the host
  *     has joined again) an ESTABLISHED connection whose flowID did not
  *     change resyncs with its peer anyway (RSYN from the same flowID, as
- *     a move), so that both sides replay what the outage lost; a pending
+ *     a move), so that both sides replay what the outage lost, unless
+ *     the peer has closed (it would not answer); a pending
  *     control packet (SYN, FIN, RSYN...) is sent again at once with the
  *     backoff reset.  A move (ha_conn_move) means the link works: its RSYN
  *     leaves at once with the backoff reset.  Such an RSYN is retransmitted
@@ -322,9 +323,9 @@ void ha_conn_move(struct ha_conn *c, uint32_t new_flow, uint64_t now_us);
 /* The host's link went down ('up' false) or works again ('up' true: link
  * up and, with a controller, joined again).  While it is down datagrams
  * are held; when it comes back a pending control packet is sent again at
- * once with the backoff reset, and an ESTABLISHED connection resyncs with
- * its peer (RSYN from the same flowID).  Held datagrams follow the
- * resync. */
+ * once with the backoff reset, and an ESTABLISHED connection whose peer
+ * has not closed resyncs with it (RSYN from the same flowID).  Held
+ * datagrams follow the resync. */
 void ha_conn_set_link(struct ha_conn *c, bool up, uint64_t now_us);
 
 /* Frees the datagrams 'c' keeps (without sending anything), for a caller

@@ -81,9 +81,11 @@ link_readable(uv_poll_t *p, int status, int events)
         if (n <= 0) {
             break;
         }
-        size_t len = (size_t) n;
+        /* 'n' stays signed: NLMSG_NEXT() past a last message whose
+         * length is not a multiple of 4 takes it below 0, which ends the
+         * walk (unsigned, it would wrap and walk on past the data). */
         for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf;
-             NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+             NLMSG_OK(nlh, n); nlh = NLMSG_NEXT(nlh, n)) {
             link_msg(a, nlh);
         }
     }

@@ -50,6 +50,9 @@ check "no interface: the error names -i" grep -q -- '-i IFACE' <<<"$out"
 out=$("$LOAD" -i lo --window 0 2>&1); rc=$?
 check_eq "window 0: exit 2" 2 "$rc"
 check "window 0: the error names --window" grep -q -- "--window: bad value '0'" <<<"$out"
+out=$("$LOAD" -i lo --hosts 65535 --binds 1000 --retries 0 --timeout 1 2>&1); rc=$?
+check_eq "more requests than ids: exit 2" 2 "$rc"
+check "more requests than ids: the error names --binds" grep -q -- "--binds 1000" <<<"$out"
 out=$("$LOAD" -i "nosuch$SF_ID" 2>&1); rc=$?
 check_eq "unknown interface: exit 1" 1 "$rc"
 check "unknown interface: the error names it" grep -q "nosuch$SF_ID" <<<"$out"

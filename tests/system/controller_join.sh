@@ -305,6 +305,16 @@ if [ -x "$SFCTL" ]; then
     check "sfctl rules 2 shows the last hop to h1" \
         eval 'sfc rules 2 | grep -q "nw_dst=1.17.0.0/16.*output:7"'
     check "sfctl status answers" eval 'sfc status | grep -qi "scaffold-controller 0.1"'
+    check "sfctl status lists the served ssIDs and the block size" eval \
+        'sfc status | grep -q "^ssIDs: *1$" && sfc status | grep -q "^hostID block: *16$"'
+    # h1 moved to s2 (1.17, in s2's block 1.16/12); s1's block 1.0/12 is empty.
+    check "sfctl blocks: s2 holds 1.16.0.0/12 with 2 hosts" eval \
+        'sfc blocks | grep -Eq "^1 +16 +16 +1\.16\.0\.0/12 +0000000000000002 +2 "'
+    check "sfctl --json blocks: every block of ssID 1, size 16" \
+        $PY -c 'import json, sys
+b = json.loads(sys.stdin.read())
+assert b and all(x["ss_id"] == 1 and x["size"] == 16 for x in b), b' \
+        < <(sfc --json blocks)
     check "sfctl over TCP with the token" eval \
         '"$SFCTL" --connect "tcp:127.0.0.1:$APORT" --token "tok$SF_ID" status >/dev/null'
     check "sfctl over TCP with a wrong token fails" eval \

@@ -59,6 +59,7 @@ start_in() {
 
 wrap=()
 if [ -n "${HA_VALGRIND:-}" ]; then
+    AGENT=$SF_BIN/scaffold-hostagent-dyn   # valgrind needs malloc's symbols
     wrap=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
           --error-exitcode=99 "--log-file=$SF_TMP/valgrind-%p.log")
 fi

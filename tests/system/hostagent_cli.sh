@@ -130,6 +130,7 @@ sf_on_exit "kill -9 $holder"
 sf_wait 5 grep -q bound "$SF_TMP/holder.log" || sf_die "cannot hold the IPC name"
 wrap=()
 if [ -n "${HA_VALGRIND:-}" ]; then
+    AGENT=$SF_BIN/scaffold-hostagent-dyn   # valgrind needs malloc's symbols
     wrap=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
           "--log-file=$SF_TMP/valgrind-%p.log")
 fi

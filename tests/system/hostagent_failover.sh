@@ -55,6 +55,7 @@ start_in() {   # start_in VAR NS LOG CMD...: background, PID in VAR
 # leak it reports.
 wrap=()
 if [ -n "${HA_VALGRIND:-}" ]; then
+    AGENT=$SF_BIN/scaffold-hostagent-dyn   # valgrind needs malloc's symbols
     wrap=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
           --error-exitcode=99 "--log-file=$SF_TMP/valgrind-%p.log")
 fi

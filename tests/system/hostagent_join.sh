@@ -168,6 +168,7 @@ start_bg() {   # start_bg VAR NS LOG CMD...
 # HA_VALGRIND=1: the agent under valgrind (any error or leak fails).
 wrap=()
 if [ -n "${HA_VALGRIND:-}" ]; then
+    AGENT=$SF_BIN/scaffold-hostagent-dyn   # valgrind needs malloc's symbols
     wrap=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
           "--log-file=$SF_TMP/valgrind-%p.log")
 fi

@@ -1078,6 +1078,32 @@ test_relink_same_address(void)
 }
 
 static void
+test_relink_half_closed(void)
+{
+    struct ha_conn *b, *c = connect_ab(&b);
+
+    /* B is done and closes; A's application has read the end but not
+     * closed yet when A's link goes down and comes back. */
+    ha_stack_close(B.st, b, false, now);
+    run(100);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_PEER_CLOSED), 1);
+    ha_stack_set_link(A.st, false, now);
+    ha_stack_set_link(A.st, true, now);
+    /* Nothing to resync with (B answers nothing but its own end): no
+     * RSYN, and no reset or time-out for a connection that ended. */
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    CU_ASSERT_NOT_EQUAL(last_tx.hdr.flags, SFP_F_RSYN);
+    run(100);
+    advance(now + 30 * HA_LINGER_US);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_RESET), 0);
+    CU_ASSERT_EQUAL(count_events(&A, HA_CEV_TIMEDOUT), 0);
+    CU_ASSERT_EQUAL_FATAL(count_events(&A, HA_CEV_DEAD), 0);
+    CU_ASSERT_EQUAL(c->state, HA_CONN_ESTABLISHED);
+    ha_stack_close(A.st, c, false, now);
+    run(100);
+}
+
+static void
 test_link_up_resends_at_once(void)
 {
     struct ha_conn *b, *c;
@@ -1562,6 +1588,8 @@ static CU_TestInfo conn_tests[] = {
       test_move_with_link_outage },
     { "link back with the same address: resync and replay",
       test_relink_same_address },
+    { "link back, peer already closed: no resync",
+      test_relink_half_closed },
     { "link up: pending SYN at once, backoff reset",
       test_link_up_resends_at_once },
     { "move: RSYN at once, backoff reset, early first retry",
