@@ -91,8 +91,11 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -std=c11 $(WARN) $(CPPFLAGS_SF) -g -O1 \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_LIB_SRCS = $(proto_SRCS)
+# Fuzz targets #include the module they fuzz (e.g. libsf/ipc.c): rebuild
+# them whenever a source or header of those modules changes.
+FUZZ_DEPS := $(wildcard proto/*.[ch] libsf/*.[ch] libsf/include/sf/*.h)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(PROTO_GEN_H)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(FUZZ_DEPS) $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) -lprotobuf-c
 

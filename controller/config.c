@@ -313,8 +313,8 @@ ctl_set_ssid(struct ctl_config *cfg, const char *value, char *err,
 {
     unsigned long v;
 
-    if (ctl_parse_uint(value, 1, 255, &v)) {
-        snprintf(err, err_len, "ssid: bad value '%s' (expected 1..255)",
+    if (ctl_parse_uint(value, 1, 254, &v)) {
+        snprintf(err, err_len, "ssid: bad value '%s' (expected 1..254)",
                  value);
         return -EINVAL;
     }
@@ -608,7 +608,7 @@ ctl_config_usage(const char *program_name)
            "(default /var/lib/scaffold)\n"
            "  --status-file FILE     status snapshot "
            "(default STATE_DIR/status)\n"
-           "  --ssid N               primary domain id, 1..255 "
+           "  --ssid N               primary domain id, 1..254 "
            "(default 1, or the\n"
            "                         lowest of --ssids)\n"
            "  --ssids LIST           ssIDs served, e.g. 1-8 or 1,3,5-8 "

@@ -12,7 +12,7 @@
  *     listen = tcp:0.0.0.0:6653        ; passive OpenFlow listener
  *     connect = tcp:10.0.0.1:6653      ; active connection, repeatable
  *     state_dir = /var/lib/scaffold    ; sqlite + status file live here
- *     ssid = 1                         ; domain, 1..255 (the primary ssID:
+ *     ssid = 1                         ; domain, 1..254 (the primary ssID:
  *                                      ; source of the controller's
  *                                      ; replies, gateway MAC)
  *     ssids = 1-8                      ; ssIDs served, 1..254, as a list of
@@ -92,7 +92,7 @@ struct ctl_config {
     char config_file[CTL_CONFIG_PATH_LEN];/* File loaded, "" if none. */
     char admin_tcp[CTL_CONFIG_TARGET_LEN];/* Admin RPC TCP, "" for none. */
     char admin_token[128];                /* Its shared token. */
-    unsigned int ssid;                    /* Domain id, 1..255: the
+    unsigned int ssid;                    /* Domain id, 1..254: the
                                            * primary ssID. */
     bool ssid_set;                        /* 'ssid' given explicitly. */
     uint8_t ssids[32];                    /* Served ssIDs (bit N = ssID N)

@@ -97,7 +97,7 @@ test_file_bad_values(void)
 {
     CU_ASSERT_EQUAL(load("[controller]\nssid = 0\n"), -EINVAL);
     CU_ASSERT_STRING_EQUAL(err, "t.ini:2: ssid: bad value '0' "
-                           "(expected 1..255)");
+                           "(expected 1..254)");
     CU_ASSERT_EQUAL(load("[controller]\nssid = 12x\n"), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.ini:2: ssid: bad value '12x'"));
     CU_ASSERT_EQUAL(load("[controller]\n\nlisten = 1.2.3.4:99\n"), -EINVAL);
@@ -189,9 +189,9 @@ test_args_ok(void)
 static void
 test_args_errors(void)
 {
-    char *a1[] = { "ctl", "--ssid", "256", NULL };
+    char *a1[] = { "ctl", "--ssid", "255", NULL };
     CU_ASSERT_EQUAL(args(3, a1), -EINVAL);
-    CU_ASSERT_STRING_EQUAL(err, "ssid: bad value '256' (expected 1..255)");
+    CU_ASSERT_STRING_EQUAL(err, "ssid: bad value '255' (expected 1..254)");
 
     char *a1b[] = { "ctl", "--busy-poll", "-5", NULL };
     CU_ASSERT_EQUAL(args(3, a1b), -EINVAL);
