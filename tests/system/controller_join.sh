@@ -30,75 +30,6 @@ ctl_switches
 ctl_chain
 ctl_hosts_moving
 
-# ofdelay.py LPORT CPORT FLAG SECONDS: a TCP relay of one OpenFlow
-# connection from LPORT to the controller on CPORT.  While the file FLAG
-# exists, each message the controller sends, except a packet-out, is held
-# SECONDS before it goes on (in order); packet-outs and the switch's
-# messages are never held.
-cat >"$SF_TMP/ofdelay.py" <<'EOF'
-import asyncio, os, struct, sys, time
-
-LPORT, CPORT, FLAG, DELAY = (int(sys.argv[1]), int(sys.argv[2]),
-                             sys.argv[3], float(sys.argv[4]))
-OFPT_PACKET_OUT = 13
-
-async def pump(r, w, held):
-    q = asyncio.Queue()
-
-    async def writer():
-        while True:
-            t, data = await q.get()
-            if data is None:
-                break
-            if t > time.monotonic():
-                await asyncio.sleep(t - time.monotonic())
-            w.write(data)
-            await w.drain()
-
-    task = asyncio.ensure_future(writer())
-    buf = b""
-    try:
-        while True:
-            data = await r.read(65536)
-            if not data:
-                break
-            if not held:
-                await q.put((0, data))
-                continue
-            buf += data
-            while len(buf) >= 8:
-                n = struct.unpack("!H", buf[2:4])[0]
-                if n < 8 or len(buf) < n:
-                    break
-                msg, buf = buf[:n], buf[n:]
-                if msg[1] == OFPT_PACKET_OUT:
-                    w.write(msg)
-                else:
-                    late = DELAY if os.path.exists(FLAG) else 0
-                    await q.put((time.monotonic() + late, msg))
-    finally:
-        await q.put((0, None))
-        try:
-            await task
-        finally:
-            w.close()
-
-async def relay(r, w):
-    try:
-        cr, cw = await asyncio.open_connection("127.0.0.1", CPORT)
-    except OSError:
-        w.close()
-        return
-    await asyncio.gather(pump(r, cw, False), pump(cr, w, True),
-                         return_exceptions=True)
-
-async def main():
-    server = await asyncio.start_server(relay, "127.0.0.1", LPORT)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-EOF
 # The controller as ctl_start starts it, s1 and s2 behind a relay each
 # (held while $HOLD1, $HOLD2 exist), s3 direct.
 APORT=$((PORT + 1))
@@ -106,7 +37,7 @@ HOLD1=$SF_TMP/hold1
 HOLD2=$SF_TMP/hold2
 for i in 1 2; do
     hold=HOLD$i
-    $PY "$SF_TMP/ofdelay.py" $((PORT + 1 + i)) "$PORT" "${!hold}" 0.5 \
+    $PY "$SF_TOP/tests/system/lib/ofdelay.py" $((PORT + 1 + i)) "$PORT" "${!hold}" 0.5 \
         >"$SF_TMP/ofdelay$i.log" 2>&1 &
     sf_on_exit "kill $!"
 done

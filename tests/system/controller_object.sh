@@ -37,7 +37,7 @@ PY=/usr/bin/python3
 OVS=$SF_TMP/ovs
 SOVS=$SF_TMP/stock
 PORT=$((20000 + RANDOM % 20000))
-PPORT=$((PORT + 2))             # s3's way to the controller (delay.py)
+PPORT=$((PORT + 2))             # s3's way to the controller (ofdelay.py)
 OBJ=4242
 S1=o1$SF_ID
 S2=o2$SF_ID
@@ -79,63 +79,12 @@ sf_port_add "$OVS" "$S2" "p3$SF_ID" 5 || sf_die "port s2:5"
 sf_port_add "$OVS" "$S1" "q3$SF_ID" 7 || sf_die "port s1:7"
 
 # --- helpers -------------------------------------------------------------------
-# delay.py LPORT CPORT FLAG SECONDS: a TCP relay from LPORT to the
-# controller on CPORT.  While the file FLAG exists, what the controller
-# sends (group mods, barrier requests) is held SECONDS before it goes on,
-# in order; the other direction is never held.  Part 1 puts s3 behind it
-# so that "is the bucket in s3 when the bind reply arrives" does not
-# depend on how fast the test looks: a controller that answered before
-# s3 confirmed the group change is caught every time.
-cat >"$SF_TMP/delay.py" <<'EOF'
-import asyncio, os, sys, time
-
-LPORT, CPORT, FLAG, DELAY = (int(sys.argv[1]), int(sys.argv[2]),
-                             sys.argv[3], float(sys.argv[4]))
-
-async def pump(r, w, held):
-    q = asyncio.Queue()
-
-    async def writer():
-        while True:
-            t, data = await q.get()
-            if data is None:
-                break
-            if t > time.monotonic():
-                await asyncio.sleep(t - time.monotonic())
-            w.write(data)
-            await w.drain()
-
-    task = asyncio.ensure_future(writer())
-    try:
-        while True:
-            data = await r.read(65536)
-            if not data:
-                break
-            late = DELAY if held and os.path.exists(FLAG) else 0
-            await q.put((time.monotonic() + late, data))
-    finally:
-        await q.put((0, None))
-        try:
-            await task
-        finally:
-            w.close()
-
-async def relay(r, w):
-    try:
-        cr, cw = await asyncio.open_connection("127.0.0.1", CPORT)
-    except OSError:
-        w.close()
-        return
-    await asyncio.gather(pump(r, cw, False), pump(cr, w, True),
-                         return_exceptions=True)
-
-async def main():
-    server = await asyncio.start_server(relay, "127.0.0.1", LPORT)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-EOF
+# s3 reaches the controller through tests/system/lib/ofdelay.py (in part
+# 1): while the file $HOLD exists, what the controller sends s3 (group mods,
+# barrier requests) is held before it goes on, so that "is the bucket in s3
+# when the bind reply arrives" does not depend on how fast the test looks: a
+# controller that answered before s3 confirmed the group change is caught
+# every time.
 cat >"$SF_TMP/sf.py" <<'EOF'
 import os, socket, struct, sys, time
 
@@ -360,7 +309,7 @@ has_bucket() { groups "$OVS" "$S3" | grep "group_id=$OBJ," \
 # hostIDs, 1.16 from s2's) and bind the three instances; request ids from
 # $1.  The last bind is sent twice in a row (a retransmission while the
 # first is in progress).  With $2 = groups (s3 resolves in round-robin
-# groups, behind delay.py, held while $HOLD exists), each bind reply must
+# groups, behind ofdelay.py, held while $HOLD exists), each bind reply must
 # find its bucket already in s3: a reply means "rule installed"
 # (docs/protocol.md 5.5), so dump-groups right after the reply, without
 # waiting.
@@ -390,8 +339,8 @@ already has the bucket of 1.2.0.11" has_bucket 1.2.0.11
 # ============================================================================
 start_controller 1
 HOLD=$SF_TMP/hold
-$PY "$SF_TMP/delay.py" "$PPORT" "$PORT" "$HOLD" 0.3 \
-    >"$SF_TMP/delay.log" 2>&1 &
+$PY "$SF_TOP/tests/system/lib/ofdelay.py" "$PPORT" "$PORT" "$HOLD" 0.3 \
+    >"$SF_TMP/ofdelay.log" 2>&1 &
 sf_on_exit "kill $!"
 for s in "$S1" "$S2" "$S3"; do
     p=$PORT
