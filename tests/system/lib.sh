@@ -16,6 +16,7 @@
 # Nothing here kills processes by name: only by the PIDs the test started.
 
 SF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export SF_TOP        # the tests' Python helpers import tests/system/lib/
 # SF_OVS_SRC / SF_OVS_BLD may be set to test another OVS source and build
 # tree (for example a developer's own patched build).
 SF_OVS_SRC=${SF_OVS_SRC:-$SF_TOP/build/ovs/src}
