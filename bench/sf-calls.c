@@ -130,6 +130,38 @@ cb_udp_addr(const char *spec, struct sockaddr_in *sin)
     return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
+/* The client side of rtt and stack: a kernel UDP socket connected to 'udp'
+ * (HOST:PORT) if given, else a libsf socket connected to objectID 'obj'.
+ * Returns the fd, or -1 after printing why. */
+static int
+cb_connect(unsigned obj, const char *udp)
+{
+    int fd;
+
+    if (udp) {
+        struct sockaddr_in sin;
+
+        fd = socket(AF_INET, SOCK_DGRAM, 0);
+        if (fd < 0 || cb_udp_addr(udp, &sin)
+            || connect(fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
+            fprintf(stderr, "sf-callbench: udp %s: %s\n", udp,
+                    strerror(errno));
+            return -1;
+        }
+    } else {
+        struct sockaddr_sf a;
+
+        fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0);
+        cb_sfaddr(&a, obj);
+        if (fd < 0 || connect_sf(fd, (struct sockaddr *) &a, sizeof a) < 0) {
+            fprintf(stderr, "sf-callbench: connect %u: %s\n", obj,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    return fd;
+}
+
 /* ---- server ------------------------------------------------------------- */
 
 static int
@@ -306,26 +338,9 @@ cb_rtt(unsigned obj, const char *udp, size_t len, size_t count)
     if (!v) {
         return 1;
     }
-    if (udp) {
-        struct sockaddr_in sin;
-
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
-        if (fd < 0 || cb_udp_addr(udp, &sin)
-            || connect(fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
-            fprintf(stderr, "sf-callbench: udp %s: %s\n", udp,
-                    strerror(errno));
-            return 1;
-        }
-    } else {
-        struct sockaddr_sf a;
-
-        fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0);
-        cb_sfaddr(&a, obj);
-        if (fd < 0 || connect_sf(fd, (struct sockaddr *) &a, sizeof a) < 0) {
-            fprintf(stderr, "sf-callbench: connect %u: %s\n", obj,
-                    strerror(errno));
-            return 1;
-        }
+    fd = cb_connect(obj, udp);
+    if (fd < 0) {
+        return 1;
     }
     memset(out, 0x5a, len);
     for (i = 0; i < count && !cb_stop; i++) {
@@ -465,26 +480,9 @@ cb_stack(const char *iface, unsigned obj, const char *udp, size_t len,
                 strerror(errno));
         return 1;
     }
-    if (udp) {
-        struct sockaddr_in sin;
-
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
-        if (fd < 0 || cb_udp_addr(udp, &sin)
-            || connect(fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
-            fprintf(stderr, "sf-callbench: udp %s: %s\n", udp,
-                    strerror(errno));
-            return 1;
-        }
-    } else {
-        struct sockaddr_sf a;
-
-        fd = socket_sf(AF_SCAFFOLD, SOCK_STREAM, 0);
-        cb_sfaddr(&a, obj);
-        if (fd < 0 || connect_sf(fd, (struct sockaddr *) &a, sizeof a) < 0) {
-            fprintf(stderr, "sf-callbench: connect %u: %s\n", obj,
-                    strerror(errno));
-            return 1;
-        }
+    fd = cb_connect(obj, udp);
+    if (fd < 0) {
+        return 1;
     }
     memset(out, 0x5a, len);
     for (i = 0; i < count && !cb_stop; i++) {
