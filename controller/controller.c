@@ -675,9 +675,11 @@ ctl_rule_in(const struct ctl_rule *r, const struct ctl_rule *set, size_t n)
 /* A sorted copy of a switch's rules, for membership tests in O(log n) (a
  * sync compares the hundreds of rules of a switch with the hundreds it
  * should have); ordered by ctl_rule_cmp(), which compares what reaches the
- * switch without formatting. */
+ * switch without formatting.  Without memory for the copy it looks in the
+ * caller's array itself, in O(n). */
 struct ctl_rule_index {
-    struct ctl_rule *sorted;
+    struct ctl_rule *sorted;    /* NULL: search 'rules' linearly. */
+    const struct ctl_rule *rules;
     size_t n;
 };
 
@@ -687,26 +689,26 @@ ctl_rule_qsort_cmp(const void *a, const void *b)
     return ctl_rule_cmp(a, b);
 }
 
-/* Indexes 'rules' ('n'); returns 0 or -ENOMEM (then the index is empty
- * and ctl_rule_index_has() falls back to nothing found). */
-static int
+/* Indexes 'rules' ('n'), which must outlive the index. */
+static void
 ctl_rule_index_init(struct ctl_rule_index *ix, const struct ctl_rule *rules,
                     size_t n)
 {
-    ix->n = 0;
-    ix->sorted = malloc((n + 1) * sizeof *ix->sorted);
-    if (!ix->sorted) {
-        return -ENOMEM;
-    }
-    memcpy(ix->sorted, rules, n * sizeof *rules);
+    ix->rules = rules;
     ix->n = n;
-    qsort(ix->sorted, ix->n, sizeof *ix->sorted, ctl_rule_qsort_cmp);
-    return 0;
+    ix->sorted = malloc((n + 1) * sizeof *ix->sorted);
+    if (ix->sorted) {
+        memcpy(ix->sorted, rules, n * sizeof *rules);
+        qsort(ix->sorted, n, sizeof *ix->sorted, ctl_rule_qsort_cmp);
+    }
 }
 
 static bool
 ctl_rule_index_has(const struct ctl_rule_index *ix, const struct ctl_rule *r)
 {
+    if (!ix->sorted) {
+        return ctl_rule_in(r, ix->rules, ix->n);
+    }
     return ix->n && bsearch(r, ix->sorted, ix->n, sizeof *ix->sorted,
                             ctl_rule_qsort_cmp) != NULL;
 }
@@ -1270,18 +1272,11 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         removed += ctl_switch_settle(sw, conn, want, n_want);
     }
     struct ctl_rule_index want_ix, have_ix;
-    bool indexed = !ctl_rule_index_init(&want_ix, want, n_want);
-    if (indexed && ctl_rule_index_init(&have_ix, sw->installed,
-                                       sw->n_installed)) {
-        ctl_rule_index_destroy(&want_ix);
-        indexed = false;
-    }
+    ctl_rule_index_init(&want_ix, want, n_want);
+    ctl_rule_index_init(&have_ix, sw->installed, sw->n_installed);
     for (size_t i = 0; i < sw->n_installed; i++) {
         struct ofpbuf *msg;
-        bool wanted = indexed
-                      ? ctl_rule_index_has(&want_ix, &sw->installed[i])
-                      : ctl_rule_in(&sw->installed[i], want, n_want);
-        if (!wanted
+        if (!ctl_rule_index_has(&want_ix, &sw->installed[i])
             && !ctl_rule_encode_delete(&sw->installed[i], version, &msg)) {
             ctl_ofconn_send(conn, msg, NULL);
             removed++;
@@ -1290,8 +1285,7 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
     size_t n_deferred = 0;
     for (size_t i = 0; i < n_want; i++) {
         struct ofpbuf *msg;
-        if (indexed ? ctl_rule_index_has(&have_ix, &want[i])
-            : ctl_rule_in(&want[i], sw->installed, sw->n_installed)) {
+        if (ctl_rule_index_has(&have_ix, &want[i])) {
             continue;
         }
         if (sw->suspect.n
@@ -1319,10 +1313,8 @@ ctl_switch_sync(struct ctl_controller *ctl, struct ctl_switch *sw,
         ctl_ofconn_send(conn, msg, NULL);
         added++;
     }
-    if (indexed) {
-        ctl_rule_index_destroy(&want_ix);
-        ctl_rule_index_destroy(&have_ix);
-    }
+    ctl_rule_index_destroy(&want_ix);
+    ctl_rule_index_destroy(&have_ix);
     if (sw->resolve == CTL_RESOLVE_GROUP) {
         /* After the flows that used them. */
         group_ops += ctl_groups_prune(sw, conn, objects, n_objects);
